@@ -1,0 +1,200 @@
+package qoder
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Frames as the stream delivers them, decoded by decodeEvent.
+
+func accStart(t *testing.T, id, typ string) Event {
+	t.Helper()
+	return accDecode(t, EventTypeEventStart, fmt.Sprintf(`{"event":{"id":%q,"type":%q},"type":"event_start"}`, id, typ))
+}
+
+func accDelta(t *testing.T, id string, index int, text string) Event {
+	t.Helper()
+	return accDecode(t, EventTypeEventDelta, fmt.Sprintf(
+		`{"delta":{"content":{"text":%q,"type":"text"},"index":%d,"type":"content_delta"},"event_id":%q,"type":"event_delta"}`, text, index, id))
+}
+
+func accFinal(t *testing.T, id string, texts ...string) Event {
+	t.Helper()
+	content := ""
+	for i, s := range texts {
+		if i > 0 {
+			content += ","
+		}
+		content += fmt.Sprintf(`{"type":"text","text":%q}`, s)
+	}
+	return accDecode(t, EventTypeAgentMessage, fmt.Sprintf(`{"id":%q,"type":"agent.message","content":[%s]}`, id, content))
+}
+
+func accDecode(t *testing.T, name, data string) Event {
+	t.Helper()
+	ev := decodeEvent(name, []byte(data))
+	if u, ok := ev.(*UnknownEvent); ok {
+		t.Fatalf("%s decoded as unknown: %v", data, u.Err)
+	}
+	return ev
+}
+
+type accResult struct {
+	id, text string
+	changed  bool
+}
+
+func accAdd(a *MessageAccumulator, ev Event) accResult {
+	id, text, changed := a.Add(ev)
+	return accResult{id, text, changed}
+}
+
+func TestMessageAccumulator_deltas(t *testing.T) {
+	t.Parallel()
+	var a MessageAccumulator // the zero value is ready
+	assert.Equal(t, accResult{"evt_X", "", true}, accAdd(&a, accStart(t, "evt_X", EventTypeAgentMessage)))
+	assert.Equal(t, accResult{"evt_X", "Hel", true}, accAdd(&a, accDelta(t, "evt_X", 0, "Hel")))
+	assert.Equal(t, accResult{"evt_X", "Hello", true}, accAdd(&a, accDelta(t, "evt_X", 0, "lo")))
+	assert.Equal(t, accResult{"evt_X", "Hello, world", true}, accAdd(&a, accDelta(t, "evt_X", 0, ", world")))
+	assert.Equal(t, "Hello, world", a.Text("evt_X"))
+	assert.False(t, a.Final("evt_X"))
+	assert.Equal(t, "", a.Text("evt_other"))
+}
+
+func TestMessageAccumulator_finalReplaces(t *testing.T) {
+	t.Parallel()
+	var a MessageAccumulator
+	accAdd(&a, accStart(t, "evt_X", EventTypeAgentMessage))
+	accAdd(&a, accDelta(t, "evt_X", 0, "Helo"))
+	// The buffered event is authoritative, even when it differs.
+	assert.Equal(t, accResult{"evt_X", "Hello!", true}, accAdd(&a, accFinal(t, "evt_X", "Hello!")))
+	assert.Equal(t, "Hello!", a.Text("evt_X"))
+	assert.True(t, a.Final("evt_X"))
+	assert.Empty(t, a.partial, "partial buffers are dropped once final")
+
+	// Later frames for the same id are ignored.
+	assert.Equal(t, accResult{"evt_X", "Hello!", false}, accAdd(&a, accDelta(t, "evt_X", 0, " extra")))
+	assert.Equal(t, accResult{"evt_X", "Hello!", false}, accAdd(&a, accStart(t, "evt_X", EventTypeAgentMessage)))
+	assert.Equal(t, "Hello!", a.Text("evt_X"))
+	assert.Empty(t, a.partial)
+
+	// A replayed final event (boundary replay) changes nothing.
+	assert.Equal(t, accResult{"evt_X", "Hello!", false}, accAdd(&a, accFinal(t, "evt_X", "Hello!")))
+}
+
+func TestMessageAccumulator_resumeReplaysStart(t *testing.T) {
+	t.Parallel()
+	var a MessageAccumulator
+	accAdd(&a, accStart(t, "evt_X", EventTypeAgentMessage))
+	accAdd(&a, accDelta(t, "evt_X", 0, "Hello"))
+	accAdd(&a, accDelta(t, "evt_X", 0, ", wor"))
+	// The connection drops; resuming from an older cursor replays the
+	// start and the retained deltas, then continues live (case 1).
+	assert.Equal(t, accResult{"evt_X", "", true}, accAdd(&a, accStart(t, "evt_X", EventTypeAgentMessage)))
+	accAdd(&a, accDelta(t, "evt_X", 0, "Hello"))
+	accAdd(&a, accDelta(t, "evt_X", 0, ", wor"))
+	assert.Equal(t, accResult{"evt_X", "Hello, world", true}, accAdd(&a, accDelta(t, "evt_X", 0, "ld")))
+	assert.Equal(t, "Hello, world", a.Text("evt_X"))
+}
+
+func TestMessageAccumulator_resumeAtInProgressID(t *testing.T) {
+	t.Parallel()
+	var a MessageAccumulator
+	accAdd(&a, accStart(t, "evt_X", EventTypeAgentMessage))
+	accAdd(&a, accDelta(t, "evt_X", 0, "Hello"))
+	// Resuming with the in-progress id skips old deltas (case 2): new deltas
+	// continue the local text.
+	accAdd(&a, accDelta(t, "evt_X", 0, ", world"))
+	assert.Equal(t, "Hello, world", a.Text("evt_X"))
+	// A delta whose start was never seen still accumulates.
+	assert.Equal(t, accResult{"evt_Y", "late", true}, accAdd(&a, accDelta(t, "evt_Y", 0, "late")))
+}
+
+func TestMessageAccumulator_contentIndexes(t *testing.T) {
+	t.Parallel()
+	var a MessageAccumulator
+	accAdd(&a, accStart(t, "evt_X", EventTypeAgentMessage))
+	accAdd(&a, accDelta(t, "evt_X", 1, "second"))
+	assert.Equal(t, accResult{"evt_X", "firstsecond", true}, accAdd(&a, accDelta(t, "evt_X", 0, "first")))
+	accAdd(&a, accDelta(t, "evt_X", 0, "+"))
+	accAdd(&a, accDelta(t, "evt_X", 2, "third"))
+	assert.Equal(t, "first+secondthird", a.Text("evt_X"))
+	assert.Equal(t, accResult{"evt_X", "AB", true}, accAdd(&a, accFinal(t, "evt_X", "A", "B")))
+}
+
+func TestMessageAccumulator_interleavedIDs(t *testing.T) {
+	t.Parallel()
+	var a MessageAccumulator
+	accAdd(&a, accStart(t, "evt_A", EventTypeAgentMessage))
+	accAdd(&a, accStart(t, "evt_B", EventTypeAgentMessage))
+	accAdd(&a, accDelta(t, "evt_A", 0, "a1"))
+	accAdd(&a, accDelta(t, "evt_B", 0, "b1"))
+	accAdd(&a, accDelta(t, "evt_A", 0, "a2"))
+	assert.Equal(t, accResult{"evt_A", "a1a2", true}, accAdd(&a, accFinal(t, "evt_A", "a1a2")))
+	assert.Equal(t, accResult{"evt_B", "b1b2", true}, accAdd(&a, accDelta(t, "evt_B", 0, "b2")))
+	assert.Equal(t, "a1a2", a.Text("evt_A"))
+	assert.Equal(t, "b1b2", a.Text("evt_B"))
+	assert.False(t, a.Final("evt_B"))
+}
+
+func TestMessageAccumulator_thinking(t *testing.T) {
+	t.Parallel()
+	var a MessageAccumulator
+	// Thinking is start-only: an event_start and then the marker event.
+	assert.Equal(t, accResult{"evt_T", "", true}, accAdd(&a, accStart(t, "evt_T", EventTypeAgentThinking)))
+	ev := accDecode(t, EventTypeAgentThinking, `{"id":"evt_T","type":"agent.thinking"}`)
+	assert.Equal(t, accResult{"evt_T", "", true}, accAdd(&a, ev))
+	assert.True(t, a.Final("evt_T"))
+	assert.Empty(t, a.partial)
+}
+
+func TestMessageAccumulator_ignoresOtherEvents(t *testing.T) {
+	t.Parallel()
+	var a MessageAccumulator
+	for _, ev := range []Event{
+		&SessionStatusRunningEvent{EventMeta: EventMeta{ID: "evt_1"}},
+		&AgentToolUseEvent{EventMeta: EventMeta{ID: "evt_2"}, Name: "Bash"},
+		&UnknownEvent{EventMeta: EventMeta{ID: "evt_3", Type: "x"}},
+	} {
+		assert.Equal(t, accResult{}, accAdd(&a, ev))
+	}
+	// Non-text and malformed deltas change nothing.
+	accAdd(&a, accStart(t, "evt_X", EventTypeAgentMessage))
+	accAdd(&a, accDelta(t, "evt_X", 0, "ok"))
+	assert.Equal(t, accResult{"evt_X", "ok", false}, accAdd(&a, &EventDelta{TargetID: "evt_X",
+		Delta: ContentDelta{Index: 0, Content: ContentBlock{Type: "thinking", Text: "secret"}}}))
+	assert.Equal(t, accResult{"evt_X", "ok", false}, accAdd(&a, &EventDelta{TargetID: "evt_X",
+		Delta: ContentDelta{Index: -1, Content: TextBlock("neg")}}))
+	assert.Equal(t, accResult{"evt_X", "ok", false}, accAdd(&a, accDelta(t, "evt_X", 0, "")))
+	assert.Equal(t, "ok", a.Text("evt_X"))
+}
+
+func TestMessageAccumulator_reset(t *testing.T) {
+	t.Parallel()
+	var a MessageAccumulator
+	accAdd(&a, accFinal(t, "evt_A", "done"))
+	accAdd(&a, accDelta(t, "evt_B", 0, "partial"))
+	a.Reset()
+	assert.Equal(t, "", a.Text("evt_A"))
+	assert.Equal(t, "", a.Text("evt_B"))
+	assert.False(t, a.Final("evt_A"))
+	// Usable after Reset.
+	assert.Equal(t, accResult{"evt_B", "again", true}, accAdd(&a, accDelta(t, "evt_B", 0, "again")))
+}
+
+func TestMessageAccumulator_stringsStayValid(t *testing.T) {
+	t.Parallel()
+	var a MessageAccumulator
+	accAdd(&a, accStart(t, "evt_X", EventTypeAgentMessage))
+	_, first, _ := a.Add(accDelta(t, "evt_X", 0, "abc"))
+	for i := 0; i < 100; i++ { // grow the buffer past its first allocation
+		accAdd(&a, accDelta(t, "evt_X", 0, "0123456789"))
+	}
+	accAdd(&a, accDelta(t, "evt_X", 1, "z")) // a second block, inserted after
+	accAdd(&a, accStart(t, "evt_X", EventTypeAgentMessage))
+	require.Equal(t, "abc", first, "an earlier result must not change")
+	assert.Equal(t, "", a.Text("evt_X"))
+}

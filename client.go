@@ -1,0 +1,447 @@
+package qoder
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/google/go-querystring/query"
+)
+
+// DefaultBaseURL is the base URL of the global region's Managed API.
+const DefaultBaseURL = "https://api.qoder.com/api/v1/cloud/"
+
+// BaseURLCN is the base URL of the China region's Managed API. Tokens of
+// one region are not valid in the other.
+const BaseURLCN = "https://api.qoder.com.cn/api/v1/cloud/"
+
+// tokenEnvVars are read in order when no WithToken option is given.
+var tokenEnvVars = []string{"QODER_PAT", "QODER_PERSONAL_ACCESS_TOKEN", "QODER_ACCESS_TOKEN"}
+
+// Client is a client of the Qoder Cloud Agents API. Create one with
+// [NewClient] and share it: it is safe for concurrent use, and every
+// service shares its transport, authentication, retries and errors.
+type Client struct {
+	// Environments manages the container templates sessions run in.
+	Environments *EnvironmentsService
+	// Agents manages agents and their versions.
+	Agents *AgentsService
+	// Sessions manages sessions, their resources and threads, and runs turns.
+	Sessions *SessionsService
+	// Events sends events to sessions, lists their history and streams them.
+	Events *EventsService
+	// Models lists the models an agent can use.
+	Models *ModelsService
+
+	baseURL    *url.URL
+	baseString string // baseURL.String(), always ending in "/"
+	token      string
+	httpClient *http.Client
+	maxRetries int
+	userAgent  string
+	headers    http.Header
+	logger     *slog.Logger
+
+	// backoff returns the wait before retry number attempt (0-based) when
+	// the response names none; tests replace it to avoid sleeping.
+	backoff func(attempt int) time.Duration
+
+	common service
+}
+
+// service is the value every resource service shares.
+type service struct{ client *Client }
+
+// NewClient returns a client configured by opts.
+//
+// The token comes from [WithToken]; without it, from the first non-empty
+// of the environment variables QODER_PAT, QODER_PERSONAL_ACCESS_TOKEN and
+// QODER_ACCESS_TOKEN. The base URL comes from [WithBaseURL]; without it,
+// from QODER_BASE_URL, else [DefaultBaseURL]. NewClient fails when no token
+// is found or the base URL is malformed.
+func NewClient(opts ...Option) (*Client, error) {
+	cfg := clientConfig{maxRetries: 2, headers: make(http.Header)}
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&cfg)
+		}
+	}
+	if cfg.token == "" {
+		for _, name := range tokenEnvVars {
+			if v := strings.TrimSpace(os.Getenv(name)); v != "" {
+				cfg.token = v
+				break
+			}
+		}
+	}
+	if cfg.token == "" {
+		return nil, errors.New("qoder: no API token: pass qoder.WithToken or set QODER_PAT")
+	}
+	if strings.ContainsAny(cfg.token, "\r\n") {
+		return nil, errors.New("qoder: the API token contains a line break")
+	}
+	if cfg.baseURL == "" {
+		cfg.baseURL = os.Getenv("QODER_BASE_URL")
+	}
+	if cfg.baseURL == "" {
+		cfg.baseURL = DefaultBaseURL
+	}
+	base, err := parseBaseURL(cfg.baseURL)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{
+		baseURL:    base,
+		baseString: base.String(),
+		token:      cfg.token,
+		httpClient: cfg.httpClient,
+		maxRetries: cfg.maxRetries,
+		userAgent:  defaultUserAgent,
+		headers:    cfg.headers,
+		logger:     cfg.logger,
+		backoff:    defaultBackoff,
+	}
+	if c.httpClient == nil {
+		c.httpClient = &http.Client{}
+	}
+	if cfg.userAgent != "" {
+		c.userAgent += " " + cfg.userAgent
+	}
+	c.common.client = c
+	c.Environments = newEnvironmentsService(c)
+	c.Agents = newAgentsService(c)
+	c.Sessions = newSessionsService(c)
+	c.Events = (*EventsService)(&c.common)
+	c.Models = newModelsService(c)
+	return c, nil
+}
+
+// parseBaseURL checks that raw is an absolute http(s) URL and gives it a
+// trailing slash, so that relative paths resolve beneath it.
+func parseBaseURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return nil, fmt.Errorf("qoder: invalid base URL: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("qoder: invalid base URL %q: scheme must be http or https", u.Redacted())
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("qoder: invalid base URL %q: no host", u.Redacted())
+	}
+	if u.User != nil {
+		return nil, errors.New("qoder: invalid base URL: user info is not allowed (use WithToken)")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("qoder: invalid base URL %q: query and fragment are not allowed", u.Redacted())
+	}
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+		if u.RawPath != "" {
+			u.RawPath += "/"
+		}
+	}
+	return u, nil
+}
+
+// BaseURL returns the base URL requests are sent to, with a trailing slash.
+func (c *Client) BaseURL() string { return c.baseString }
+
+// String describes the client without its token. It has a value receiver
+// so that a Client printed by value hides its token too.
+func (c Client) String() string {
+	return fmt.Sprintf("qoder.Client{BaseURL: %q, Token: [redacted]}", c.baseString)
+}
+
+// GoString describes the client for %#v without its token.
+func (c Client) GoString() string { return c.String() }
+
+// LogValue describes the client to slog without its token.
+func (c *Client) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("base_url", c.baseString))
+}
+
+// path expands a template such as "agents/{agent_id}/versions" with ids,
+// path-escaping each one. An empty id is an error naming its placeholder,
+// returned before any I/O.
+func (c *Client) path(template string, ids ...string) (string, error) {
+	var b strings.Builder
+	b.Grow(len(template) + 40)
+	rest := template
+	for _, id := range ids {
+		open := strings.IndexByte(rest, '{')
+		closing := strings.IndexByte(rest, '}')
+		if open < 0 || closing < open {
+			return "", fmt.Errorf("qoder: internal error: path %q has fewer placeholders than ids", template)
+		}
+		if id == "" {
+			return "", fmt.Errorf("qoder: %s is required", rest[open+1:closing])
+		}
+		b.WriteString(rest[:open])
+		b.WriteString(url.PathEscape(id))
+		rest = rest[closing+1:]
+	}
+	if strings.IndexByte(rest, '{') >= 0 {
+		return "", fmt.Errorf("qoder: internal error: path %q has more placeholders than ids", template)
+	}
+	b.WriteString(rest)
+	return b.String(), nil
+}
+
+// do is the one request path of every JSON call: it encodes query and body,
+// sends the request with retries, turns an error status into *APIError, and
+// decodes a successful response into out (when out is non-nil).
+func (c *Client) do(ctx context.Context, method, path string, query, body, out any, opts ...RequestOption) error {
+	req, err := c.prepare(method, path, query, body, opts)
+	if err != nil {
+		return err
+	}
+	resp, data, err := c.send(ctx, req)
+	if err != nil {
+		return err
+	}
+	if req.cfg.responseInto != nil {
+		resp.Body = io.NopCloser(bytes.NewReader(data))
+		*req.cfg.responseInto = resp
+	}
+	if out == nil || len(bytes.TrimSpace(data)) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("qoder: %s /%s: decoding the %d response: %w", method, path, resp.StatusCode, err)
+	}
+	return nil
+}
+
+// preparedRequest is everything about a call that stays the same across
+// retries.
+type preparedRequest struct {
+	method string
+	path   string
+	url    string
+	body   []byte // nil: no body; replayed byte for byte on every attempt
+	cfg    requestConfig
+	accept string
+}
+
+// prepare encodes the query and body and resolves per-call options.
+func (c *Client) prepare(method, path string, q, body any, opts []RequestOption) (*preparedRequest, error) {
+	req := &preparedRequest{
+		method: method,
+		path:   path,
+		cfg:    requestConfig{maxRetries: c.maxRetries},
+		accept: "application/json",
+	}
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&req.cfg)
+		}
+	}
+	u := c.baseString + path
+	if q != nil {
+		values, err := query.Values(q)
+		if err != nil {
+			return nil, fmt.Errorf("qoder: %s /%s: encoding query: %w", method, path, err)
+		}
+		if len(values) > 0 {
+			u += "?" + values.Encode()
+		}
+	}
+	req.url = u
+	if body != nil {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(body); err != nil {
+			return nil, fmt.Errorf("qoder: %s /%s: encoding body: %w", method, path, err)
+		}
+		req.body = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	}
+	if method == http.MethodPost && req.cfg.idempotencyKey == "" {
+		req.cfg.idempotencyKey = newIdempotencyKey()
+	}
+	return req, nil
+}
+
+// newHTTPRequest builds one attempt's request; all headers are set here.
+func (c *Client) newHTTPRequest(ctx context.Context, p *preparedRequest) (*http.Request, error) {
+	var body io.Reader
+	if p.body != nil {
+		body = bytes.NewReader(p.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, p.method, p.url, body)
+	if err != nil {
+		return nil, fmt.Errorf("qoder: %s /%s: %w", p.method, p.path, err)
+	}
+	h := req.Header
+	for k, vs := range c.headers {
+		h[k] = append([]string(nil), vs...)
+	}
+	for k, vs := range p.cfg.headers {
+		h[k] = append([]string(nil), vs...)
+	}
+	h.Set("Authorization", "Bearer "+c.token)
+	h.Set("User-Agent", c.userAgent)
+	h.Set("Accept", p.accept)
+	if p.body != nil {
+		h.Set("Content-Type", "application/json")
+	}
+	if p.cfg.idempotencyKey != "" {
+		h.Set("Idempotency-Key", p.cfg.idempotencyKey)
+	}
+	return req, nil
+}
+
+// send runs the attempts of one call. It returns the final response with
+// its body read (at most maxResponseSize bytes) and closed, or an error:
+// ctx.Err() itself when the context ended, *APIError for an error status,
+// or a wrapped transport error.
+func (c *Client) send(ctx context.Context, p *preparedRequest) (*http.Response, []byte, error) {
+	keyed := p.cfg.idempotencyKey != ""
+	for attempt := 0; ; attempt++ {
+		req, err := c.newHTTPRequest(ctx, p)
+		if err != nil {
+			return nil, nil, err
+		}
+		start := time.Now()
+		resp, err := c.httpClient.Do(req)
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			if resp != nil {
+				drainAndClose(resp.Body)
+			}
+			return nil, nil, ctxErr
+		}
+		var data []byte
+		if err == nil {
+			data, err = readBody(resp)
+			if err != nil && ctx.Err() != nil {
+				return nil, nil, ctx.Err()
+			}
+			if errors.Is(err, errResponseTooLarge) {
+				return nil, nil, fmt.Errorf("qoder: %s /%s: %w", p.method, p.path, err)
+			}
+		}
+		c.logAttempt(ctx, p, resp, attempt, time.Since(start), err)
+		retry, reason := shouldRetry(p.method, keyed, resp, err)
+		if retry && attempt < p.cfg.maxRetries {
+			delay := retryDelay(resp, attempt, c.backoff)
+			c.logRetry(ctx, p, attempt, delay, reason)
+			if err := sleepCtx(ctx, delay); err != nil {
+				return nil, nil, err
+			}
+			continue
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("qoder: %s /%s: %w", p.method, p.path, redactURLError(err))
+		}
+		if resp.StatusCode < 200 || resp.StatusCode > 299 {
+			return nil, nil, newAPIError(p.method, "/"+p.path, resp, data)
+		}
+		return resp, data, nil
+	}
+}
+
+// maxResponseSize bounds how much of a response body is read into memory.
+const maxResponseSize = 64 << 20
+
+// errResponseTooLarge is the cause of the error for a response body over
+// maxResponseSize; it is never retried.
+var errResponseTooLarge = errors.New("response too large")
+
+// readBody reads and closes a response body, up to maxResponseSize.
+func readBody(resp *http.Response) ([]byte, error) {
+	defer resp.Body.Close()
+	limit := int64(maxResponseSize)
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		limit = maxErrorBodySize
+	}
+	var buf bytes.Buffer
+	if resp.ContentLength > 0 && resp.ContentLength <= limit {
+		buf.Grow(int(resp.ContentLength))
+	}
+	_, err := buf.ReadFrom(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading the %d response: %w", resp.StatusCode, err)
+	}
+	if int64(buf.Len()) > limit {
+		if limit == maxErrorBodySize {
+			return buf.Bytes()[:limit], nil // an error body is only a description; keep its start
+		}
+		return nil, fmt.Errorf("%w: the %d response is larger than %d bytes", errResponseTooLarge, resp.StatusCode, limit)
+	}
+	return buf.Bytes(), nil
+}
+
+// drainAndClose discards a little of body so the connection can be reused,
+// then closes it.
+func drainAndClose(body io.ReadCloser) {
+	_, _ = io.CopyN(io.Discard, body, 4<<10)
+	_ = body.Close()
+}
+
+// redactURLError keeps the operation and cause of a *url.Error but drops
+// its URL's query, so nothing a caller passed as a parameter is repeated.
+func redactURLError(err error) error {
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		return uerr.Err
+	}
+	return err
+}
+
+// logAttempt logs one HTTP attempt at debug level.
+func (c *Client) logAttempt(ctx context.Context, p *preparedRequest, resp *http.Response, attempt int, d time.Duration, err error) {
+	if c.logger == nil || !c.logger.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("method", p.method),
+		slog.String("path", "/"+p.path),
+		slog.Int("attempt", attempt+1),
+		slog.Duration("duration", d),
+	}
+	if resp != nil {
+		attrs = append(attrs, slog.Int("status", resp.StatusCode), slog.String("request_id", resp.Header.Get("X-Request-Id")))
+	}
+	if err != nil {
+		attrs = append(attrs, slog.String("error", redactURLError(err).Error()))
+	}
+	c.logger.LogAttrs(ctx, slog.LevelDebug, "qoder: http request", attrs...)
+}
+
+// logRetry logs a retry decision at debug level.
+func (c *Client) logRetry(ctx context.Context, p *preparedRequest, attempt int, delay time.Duration, reason string) {
+	if c.logger == nil || !c.logger.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	c.logger.LogAttrs(ctx, slog.LevelDebug, "qoder: retrying request",
+		slog.String("method", p.method),
+		slog.String("path", "/"+p.path),
+		slog.Int("attempt", attempt+1),
+		slog.Duration("delay", delay),
+		slog.String("reason", reason))
+}
+
+// sleepCtx waits for d or until ctx ends, whichever comes first.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,391 @@
+package qoder
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestNewClientToken(t *testing.T) {
+	// Not parallel: it sets environment variables.
+	tests := []struct {
+		name  string
+		env   map[string]string
+		opts  []Option
+		want  string
+		error bool
+	}{
+		{name: "option wins", env: map[string]string{"QODER_PAT": "pt-env"}, opts: []Option{WithToken("pt-opt")}, want: "pt-opt"},
+		{name: "QODER_PAT first", env: map[string]string{"QODER_PAT": "pt-1", "QODER_PERSONAL_ACCESS_TOKEN": "pt-2", "QODER_ACCESS_TOKEN": "pt-3"}, want: "pt-1"},
+		{name: "QODER_PERSONAL_ACCESS_TOKEN second", env: map[string]string{"QODER_PERSONAL_ACCESS_TOKEN": "pt-2", "QODER_ACCESS_TOKEN": "pt-3"}, want: "pt-2"},
+		{name: "QODER_ACCESS_TOKEN third", env: map[string]string{"QODER_ACCESS_TOKEN": "jwt.sat"}, want: "jwt.sat"},
+		{name: "blank variables are skipped", env: map[string]string{"QODER_PAT": "  ", "QODER_ACCESS_TOKEN": "pt-3"}, want: "pt-3"},
+		{name: "none", error: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, name := range tokenEnvVars {
+				t.Setenv(name, tt.env[name])
+			}
+			c, err := NewClient(tt.opts...)
+			if tt.error {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), "QODER_PAT")
+				assert.Contains(t, err.Error(), "WithToken")
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, c.token)
+		})
+	}
+}
+
+func TestNewClientBaseURL(t *testing.T) {
+	// Not parallel: it sets environment variables.
+	tests := []struct {
+		name    string
+		env     string
+		opt     string
+		want    string
+		wantErr string
+	}{
+		{name: "default", want: DefaultBaseURL},
+		{name: "env", env: "https://api.qoder.com.cn/api/v1/cloud", want: BaseURLCN},
+		{name: "option wins over env", env: "https://env.example/x/", opt: "https://opt.example/api/v1/cloud", want: "https://opt.example/api/v1/cloud/"},
+		{name: "trailing slash kept", opt: "http://127.0.0.1:8080/api/v1/cloud/", want: "http://127.0.0.1:8080/api/v1/cloud/"},
+		{name: "host only", opt: "https://example.com", want: "https://example.com/"},
+		{name: "no scheme", opt: "api.qoder.com/api/v1/cloud", wantErr: "scheme must be http or https"},
+		{name: "bad scheme", opt: "ftp://example.com/", wantErr: "scheme must be http or https"},
+		{name: "no host", opt: "https:///path", wantErr: "no host"},
+		{name: "unparsable", opt: "http://[::1", wantErr: "invalid base URL"},
+		{name: "user info", opt: "https://user:secret@example.com/", wantErr: "user info"},
+		{name: "query", opt: "https://example.com/?a=b", wantErr: "query"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("QODER_BASE_URL", tt.env)
+			opts := []Option{WithToken("pt-x")}
+			if tt.opt != "" {
+				opts = append(opts, WithBaseURL(tt.opt))
+			}
+			c, err := NewClient(opts...)
+			if tt.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.wantErr)
+				assert.NotContains(t, err.Error(), "secret")
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, c.BaseURL())
+		})
+	}
+}
+
+func TestClientNeverPrintsItsToken(t *testing.T) {
+	t.Parallel()
+	c, err := NewClient(WithToken(testToken))
+	require.NoError(t, err)
+	var logs bytes.Buffer
+	slog.New(slog.NewTextHandler(&logs, nil)).Info("client", "client", c)
+	for _, s := range []string{fmt.Sprint(c), fmt.Sprintf("%v", c), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c), fmt.Sprintf("%s", c), fmt.Sprintf("%v", *c), fmt.Sprintf("%+v", *c), logs.String()} {
+		assert.NotContains(t, s, testToken)
+	}
+	assert.Contains(t, c.String(), "[redacted]")
+}
+
+func TestRequestHeaders(t *testing.T) {
+	t.Parallel()
+	c, mux := newTestClient(t, WithUserAgent("my-app/1.2"), WithHeader("X-Team", "docs"), WithHeader("Authorization", "Bearer nope"))
+	var got []http.Header
+	var mu sync.Mutex
+	mux.HandleFunc("/api-test/h", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.Header.Clone())
+		mu.Unlock()
+		serveJSON(t, w, 200, `{}`)
+	})
+	ctx := t.Context()
+	require.NoError(t, c.do(ctx, http.MethodGet, "h", nil, nil, nil))
+	require.NoError(t, c.do(ctx, http.MethodPost, "h", nil, struct{}{}, nil))
+	require.NoError(t, c.do(ctx, http.MethodPost, "h", nil, nil, nil, WithIdempotencyKey("key-1"), WithRequestHeader("X-Call", "1"), WithBeta(BetaBrowserUse)))
+	require.NoError(t, c.do(ctx, http.MethodDelete, "h", nil, nil, nil))
+	require.Len(t, got, 4)
+
+	get, post, keyed, del := got[0], got[1], got[2], got[3]
+	wantUA := fmt.Sprintf("qoder-go/%s (%s; %s/%s) my-app/1.2", Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	for _, h := range got {
+		assert.Equal(t, "Bearer "+testToken, h.Get("Authorization"), "the token cannot be overridden")
+		assert.Equal(t, wantUA, h.Get("User-Agent"))
+		assert.Equal(t, "application/json", h.Get("Accept"))
+		assert.Equal(t, "docs", h.Get("X-Team"))
+	}
+	assert.Empty(t, get.Get("Idempotency-Key"))
+	assert.Empty(t, get.Get("Content-Type"))
+	assert.Empty(t, del.Get("Idempotency-Key"))
+	assert.Regexp(t, `^[0-9a-f-]{36}$`, post.Get("Idempotency-Key"))
+	assert.Equal(t, "application/json", post.Get("Content-Type"))
+	assert.Equal(t, "key-1", keyed.Get("Idempotency-Key"))
+	assert.Equal(t, "1", keyed.Get("X-Call"))
+	assert.Equal(t, BetaBrowserUse, keyed.Get("X-Qoder-Beta"))
+	assert.Empty(t, post.Get("X-Call"), "per-call headers stay on their call")
+}
+
+func TestPath(t *testing.T) {
+	t.Parallel()
+	c, err := NewClient(WithToken("pt-x"))
+	require.NoError(t, err)
+	tests := []struct {
+		template string
+		ids      []string
+		want     string
+		wantErr  string
+	}{
+		{"agents", nil, "agents", ""},
+		{"agents/{agent_id}", []string{"agent_1"}, "agents/agent_1", ""},
+		{"agents/{agent_id}", []string{"a/b?c#d e"}, "agents/a%2Fb%3Fc%23d%20e", ""},
+		{"agents/{agent_id}", []string{".."}, "agents/..", ""},
+		{"sessions/{session_id}/threads/{thread_id}/events", []string{"s 1", "t1"}, "sessions/s%201/threads/t1/events", ""},
+		{"sessions/{session_id}/threads/{thread_id}", []string{"s1", ""}, "", "qoder: thread_id is required"},
+		{"agents/{agent_id}", []string{""}, "", "qoder: agent_id is required"},
+		{"agents/{agent_id}", nil, "", "more placeholders"},
+		{"agents", []string{"x"}, "", "fewer placeholders"},
+	}
+	for _, tt := range tests {
+		got, err := c.path(tt.template, tt.ids...)
+		if tt.wantErr != "" {
+			assert.ErrorContains(t, err, tt.wantErr)
+			continue
+		}
+		require.NoError(t, err)
+		assert.Equal(t, tt.want, got)
+	}
+}
+
+func TestEscapedPathReachesServer(t *testing.T) {
+	t.Parallel()
+	c, mux := newTestClient(t)
+	var rawPath string
+	mux.HandleFunc("/api-test/", func(w http.ResponseWriter, r *http.Request) {
+		rawPath = r.URL.EscapedPath()
+		serveJSON(t, w, 200, `{}`)
+	})
+	p, err := c.path("agents/{agent_id}", "a/b c")
+	require.NoError(t, err)
+	require.NoError(t, c.do(t.Context(), http.MethodGet, p, nil, nil, nil))
+	assert.Equal(t, "/api-test/agents/a%2Fb%20c", rawPath)
+}
+
+func TestQueryEncoding(t *testing.T) {
+	t.Parallel()
+	type params struct {
+		Limit           int       `url:"limit,omitempty"`
+		IncludeArchived *bool     `url:"include_archived,omitempty"`
+		Types           []string  `url:"types,brackets,omitempty"`
+		CreatedAtGTE    time.Time `url:"created_at[gte],omitempty"`
+		Empty           string    `url:"empty,omitempty"`
+	}
+	c, mux := newTestClient(t)
+	var query string
+	mux.HandleFunc("/api-test/q", func(w http.ResponseWriter, r *http.Request) {
+		query = r.URL.RawQuery
+		serveJSON(t, w, 200, `{}`)
+	})
+	p := &params{Limit: 5, IncludeArchived: Ptr(false), Types: []string{"agent.message", "user.message"}, CreatedAtGTE: time.Date(2026, 5, 18, 3, 4, 5, 0, time.UTC)}
+	require.NoError(t, c.do(t.Context(), http.MethodGet, "q", p, nil, nil))
+	assert.Equal(t, "created_at%5Bgte%5D=2026-05-18T03%3A04%3A05Z&include_archived=false&limit=5&types%5B%5D=agent.message&types%5B%5D=user.message", query)
+
+	require.NoError(t, c.do(t.Context(), http.MethodGet, "q", (*params)(nil), nil, nil))
+	assert.Empty(t, query, "nil params send no query")
+}
+
+func TestDecodeErrorsNameTheEndpoint(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		body string
+	}{
+		{"not JSON", "<html>hello</html>"},
+		{"truncated", `{"id":"agent_1","name":`},
+		{"wrong shape", `{"id":42}`},
+		{"array instead of object", `[1,2]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, mux := newTestClient(t)
+			mux.HandleFunc("/api-test/agents/agent_1", func(w http.ResponseWriter, r *http.Request) {
+				serveJSON(t, w, 200, tt.body)
+			})
+			var out struct{ ID string }
+			err := c.do(t.Context(), http.MethodGet, "agents/agent_1", nil, nil, &out)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "GET /agents/agent_1")
+		})
+	}
+}
+
+func TestEmptyBodyIsNotAnError(t *testing.T) {
+	t.Parallel()
+	c, mux := newTestClient(t)
+	mux.HandleFunc("/api-test/e", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	out := struct{ ID string }{ID: "keep"}
+	require.NoError(t, c.do(t.Context(), http.MethodDelete, "e", nil, nil, &out))
+	assert.Equal(t, "keep", out.ID)
+}
+
+func TestWithResponseInto(t *testing.T) {
+	t.Parallel()
+	c, mux := newTestClient(t)
+	mux.HandleFunc("/api-test/r", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Request-Id", "req_r")
+		serveJSON(t, w, 201, `{"id":"r"}`)
+	})
+	var resp *http.Response
+	var out struct{ ID string }
+	require.NoError(t, c.do(t.Context(), http.MethodPost, "r", nil, nil, &out, WithResponseInto(&resp)))
+	require.NotNil(t, resp)
+	assert.Equal(t, 201, resp.StatusCode)
+	assert.Equal(t, "req_r", resp.Header.Get("X-Request-Id"))
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"id":"r"}`, string(body))
+}
+
+func TestContextErrorsPassThrough(t *testing.T) {
+	t.Parallel()
+	c, mux := newTestClient(t)
+	entered := make(chan struct{})
+	mux.HandleFunc("/api-test/hang", func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		<-r.Context().Done()
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- c.do(ctx, http.MethodGet, "hang", nil, nil, nil) }()
+	<-entered
+	cancel()
+	err := <-done
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, context.Canceled, err, "ctx.Err() is returned as is")
+
+	ctx, cancel = context.WithDeadline(t.Context(), time.Now().Add(-time.Second))
+	defer cancel()
+	assert.Equal(t, context.DeadlineExceeded, c.do(ctx, http.MethodGet, "hang", nil, nil, nil))
+}
+
+func TestTransportErrorsDoNotLeakTheToken(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close() // nothing listens any more
+	c, err := NewClient(WithToken(testToken), WithBaseURL(url), WithMaxRetries(1))
+	require.NoError(t, err)
+	c.backoff = func(int) time.Duration { return 0 }
+	err = c.do(t.Context(), http.MethodGet, "agents", &struct {
+		Q string `url:"q"`
+	}{Q: "private"}, nil, nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "qoder: GET /agents")
+	assert.NotContains(t, err.Error(), testToken)
+	assert.NotContains(t, err.Error(), "private")
+}
+
+func TestDebugLogging(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c, mux := newTestClient(t, WithLogger(logger))
+	calls := 0
+	mux.HandleFunc("/api-test/agents", func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		w.Header().Set("X-Request-Id", "req_log")
+		if calls == 1 {
+			serveJSON(t, w, 503, `{}`)
+			return
+		}
+		serveJSON(t, w, 200, `{"secret_body":"body-content"}`)
+	})
+	require.NoError(t, c.do(t.Context(), http.MethodPost, "agents", nil, map[string]string{"system": "prompt-content"}, nil))
+	mu.Lock()
+	out := logs.String()
+	mu.Unlock()
+	for _, want := range []string{"method=POST", "path=/agents", "status=503", "status=200", "attempt=1", "attempt=2", "request_id=req_log", "duration=", "retrying request"} {
+		assert.Contains(t, out, want)
+	}
+	for _, secret := range []string{testToken, "Bearer", "body-content", "prompt-content"} {
+		assert.NotContains(t, out, secret)
+	}
+}
+
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func TestClientIsSafeForConcurrentUse(t *testing.T) {
+	t.Parallel()
+	c, mux := newTestClient(t)
+	mux.HandleFunc("/api-test/c/{n}", func(w http.ResponseWriter, r *http.Request) {
+		serveJSON(t, w, 200, `{"n":"`+r.PathValue("n")+`"}`)
+	})
+	var wg sync.WaitGroup
+	errs := make(chan error, 32)
+	for i := range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var out struct{ N string }
+			p, err := c.path("c/{n}", fmt.Sprint(i))
+			if err == nil {
+				err = c.do(t.Context(), http.MethodPost, p, nil, map[string]int{"i": i}, &out)
+			}
+			if err == nil && out.N != fmt.Sprint(i) {
+				err = fmt.Errorf("got %q for %d", out.N, i)
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		assert.NoError(t, err)
+	}
+}
+
+func TestOversizedResponseIsAnError(t *testing.T) {
+	t.Parallel()
+	c, mux := newTestClient(t)
+	mux.HandleFunc("/api-test/huge", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"x":"`)
+		chunk := strings.Repeat("a", 1<<20)
+		for range 65 {
+			if _, err := io.WriteString(w, chunk); err != nil {
+				return
+			}
+		}
+		_, _ = io.WriteString(w, `"}`)
+	})
+	err := c.do(t.Context(), http.MethodGet, "huge", nil, nil, &struct{ X string }{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "larger than")
+}

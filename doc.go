@@ -1,0 +1,89 @@
+// Package qoder is a Go client for the Qoder Cloud Agents API, a hosted
+// runtime for AI agents.
+//
+// An [Agent] (model, system prompt, tools) runs in an [Environment]
+// (container, networking) inside a [Session]. You send the session input
+// events, such as a user message, and follow the agent's work as a stream
+// of typed events.
+//
+//	client, err := qoder.NewClient() // reads QODER_PAT
+//	if err != nil { ... }
+//	turn, err := client.Sessions.Run(ctx, sessionID, "Print Hello World")
+//	if err != nil { ... }
+//	fmt.Println(turn.Text())
+//
+// # Authentication
+//
+// Every request carries "Authorization: Bearer <token>", a personal access
+// token (pt-…) or a service account token. [NewClient] takes it from
+// [WithToken], else from QODER_PAT, QODER_PERSONAL_ACCESS_TOKEN or
+// QODER_ACCESS_TOKEN. The base URL is [DefaultBaseURL] (global region)
+// unless [WithBaseURL] or QODER_BASE_URL say otherwise; [BaseURLCN] is the
+// China region. Tokens of one region do not work in the other. The token
+// never appears in errors, logs or the client's printed form.
+//
+// # Requests
+//
+// Each resource has a service on the [Client]: client.Agents,
+// client.Environments, client.Sessions, client.Events, client.Models, with
+// nested services such as client.Agents.Versions and
+// client.Sessions.Threads. Methods take a context first, then path ids,
+// then a params pointer, then per-call [RequestOption]s such as
+// [WithIdempotencyKey] and [WithResponseInto]. Optional fields whose zero
+// value means something are pointers; set them with [Ptr].
+//
+// # Errors
+//
+// A non-2xx response is an [*APIError] carrying the status, the API's error
+// type and message, the offending parameter and the request id. Match its
+// category with errors.Is and the sentinels:
+//
+//	var apiErr *qoder.APIError
+//	if errors.As(err, &apiErr) { log.Print(apiErr.RequestID) }
+//	if errors.Is(err, qoder.ErrNotFound) { ... }
+//
+// When the context ends, methods return ctx.Err() itself.
+//
+// # Retries
+//
+// Connection errors, 408, 429 and 5xx responses are retried twice by
+// default ([WithMaxRetries], [WithRequestMaxRetries]) with exponential
+// backoff and jitter (0.5 s doubling to 8 s), honouring Retry-After-Ms and
+// Retry-After up to a minute and the x-should-retry header. Every POST
+// carries an Idempotency-Key minted once per call and reused on each retry,
+// so writes are retried safely; 409 and other 4xx are never retried. Waits
+// end as soon as the context does.
+//
+// # Pagination
+//
+// List returns one [Page]; All returns an iterator over every item, for
+// use in a range loop. It follows whichever cursor the API returns (id
+// cursors or opaque page tokens), stops fetching when the loop breaks, and
+// reports an error rather than looping when a cursor does not advance.
+//
+//	for agent, err := range client.Agents.All(ctx, nil) {
+//		if err != nil { return err }
+//		fmt.Println(agent.Name)
+//	}
+//
+// # Streaming
+//
+// [EventsService.Stream] opens a session's Server-Sent Events stream. Every
+// frame is decoded into a typed [Event] (*AgentMessageEvent,
+// *SessionStatusIdleEvent, …); a type the SDK does not know arrives as
+// *UnknownEvent, never dropped. Read the stream from the channel of
+// [Stream.Events], with [Stream.Next], or with [Stream.All], then check
+// [Stream.Err]. When the connection drops, or is silent for longer than the
+// idle timeout, the stream reconnects with Last-Event-ID set to the last
+// complete event and drops events the server sends twice. Close ends it
+// and its goroutine.
+//
+// Open the stream before sending a message: a new stream starts at the
+// live tail. [SessionsService.Run] does this for you, follows the turn to
+// its end, and answers custom tools and tool confirmations through
+// handlers ([WithCustomTool], [WithToolConfirmation]).
+//
+// With StreamParams.EventDeltas the stream also delivers *EventStart and
+// *EventDelta frames as text is produced; a [MessageAccumulator] turns them
+// into growing text.
+package qoder

@@ -1,0 +1,164 @@
+package qoder
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestAPIErrorMapping(t *testing.T) {
+	t.Parallel()
+	sentinels := []error{ErrInvalidRequest, ErrAuthentication, ErrPermission, ErrNotFound, ErrConflict, ErrRateLimited, ErrFeatureNotAvailable, ErrServer}
+	tests := []struct {
+		name        string
+		status      int
+		contentType string
+		header      []string
+		body        string
+		want        error // the one sentinel that must match; nil: none
+		wantType    string
+		wantMessage string
+		wantParam   string
+		wantReqID   string
+	}{
+		{
+			name: "400 with param", status: 400,
+			body: `{"type":"error","request_id":"req_1","error":{"type":"invalid_request_error","message":"Missing required field: name","param":"name"}}`,
+			want: ErrInvalidRequest, wantType: "invalid_request_error", wantMessage: "Missing required field: name", wantParam: "name", wantReqID: "req_1",
+		},
+		{
+			name: "401", status: 401,
+			body: `{"type":"error","request_id":"req_2","error":{"type":"authentication_error","message":"Invalid API key or token."}}`,
+			want: ErrAuthentication, wantType: "authentication_error", wantMessage: "Invalid API key or token.", wantReqID: "req_2",
+		},
+		{
+			name: "legacy 401 TOKEN_INVALID maps by status", status: 401,
+			body: `{"error":{"type":"TOKEN_INVALID","message":"token invalid"}}`,
+			want: ErrAuthentication, wantType: "TOKEN_INVALID", wantMessage: "token invalid",
+		},
+		{
+			name: "403", status: 403,
+			body: `{"type":"error","error":{"type":"permission_error","message":"You do not have permission to access this resource."}}`,
+			want: ErrPermission, wantType: "permission_error", wantMessage: "You do not have permission to access this resource.",
+		},
+		{
+			name: "404 with the key order reversed", status: 404,
+			body: `{"error":{"message":"Agent 'agent_nonexistent' was not found.","type":"not_found_error"},"type":"error","request_id":"req_3"}`,
+			want: ErrNotFound, wantType: "not_found_error", wantMessage: "Agent 'agent_nonexistent' was not found.", wantReqID: "req_3",
+		},
+		{
+			name: "404 route not implemented is plain text", status: 404, contentType: "text/plain; charset=utf-8",
+			body: "404 page not found\n",
+			want: ErrNotFound, wantMessage: "404 page not found",
+		},
+		{
+			name: "409", status: 409,
+			body: `{"type":"error","error":{"type":"conflict_error","message":"Idempotency key reused with a different request body."}}`,
+			want: ErrConflict, wantType: "conflict_error", wantMessage: "Idempotency key reused with a different request body.",
+		},
+		{
+			name: "429 from the gateway with no body", status: 429, header: []string{"X-Request-Id", "req_hdr"},
+			body: "",
+			want: ErrRateLimited, wantMessage: "too many requests (empty body)", wantReqID: "req_hdr",
+		},
+		{
+			name: "500 api_error", status: 500,
+			body: `{"type":"error","error":{"type":"api_error","message":"internal"}}`,
+			want: ErrServer, wantType: "api_error", wantMessage: "internal",
+		},
+		{
+			name: "503 api_error", status: 503,
+			body: `{"type":"error","error":{"type":"api_error","message":"model catalog temporarily unavailable"}}`,
+			want: ErrServer, wantType: "api_error", wantMessage: "model catalog temporarily unavailable",
+		},
+		{
+			name: "503 feature_not_available", status: 503,
+			body: `{"type":"error","error":{"type":"feature_not_available","message":"Browser Use is temporarily disabled"}}`,
+			want: ErrFeatureNotAvailable, wantType: "feature_not_available", wantMessage: "Browser Use is temporarily disabled",
+		},
+		{
+			name: "legacy 501 feature_not_available", status: 501,
+			body: `{"type":"error","error":{"type":"feature_not_available","message":"needs beta","feature":"vaults","available_from":"vaults-2026-01-01"}}`,
+			want: ErrFeatureNotAvailable, wantType: "feature_not_available", wantMessage: "needs beta",
+		},
+		{
+			name: "502 gateway HTML", status: 502, contentType: "text/html",
+			body: "<html><body><h1>502 Bad Gateway</h1></body></html>",
+			want: ErrServer, wantMessage: "bad gateway (HTML body)",
+		},
+		{
+			name: "418 unknown JSON", status: 418,
+			body: `{"weird":true}`,
+			want: nil, wantMessage: "i'm a teapot (unrecognised JSON body)",
+		},
+		{
+			name: "top-level message only", status: 400,
+			body: `{"message":"bad things"}`,
+			want: ErrInvalidRequest, wantMessage: "bad things",
+		},
+		{
+			name: "body request_id wins over header", status: 404, header: []string{"X-Request-Id", "req_hdr"},
+			body: `{"type":"error","request_id":"req_body","error":{"type":"not_found_error","message":"gone"}}`,
+			want: ErrNotFound, wantType: "not_found_error", wantMessage: "gone", wantReqID: "req_body",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, mux := newTestClient(t, WithMaxRetries(0))
+			mux.HandleFunc("/api-test/agents", func(w http.ResponseWriter, r *http.Request) {
+				ct := tt.contentType
+				if ct == "" {
+					ct = "application/json"
+				}
+				w.Header().Set("Content-Type", ct)
+				for i := 0; i+1 < len(tt.header); i += 2 {
+					w.Header().Set(tt.header[i], tt.header[i+1])
+				}
+				w.WriteHeader(tt.status)
+				_, _ = w.Write([]byte(tt.body))
+			})
+			err := c.do(t.Context(), http.MethodPost, "agents", nil, map[string]string{}, nil)
+			require.Error(t, err)
+			var apiErr *APIError
+			require.True(t, errors.As(err, &apiErr))
+			assert.Equal(t, tt.status, apiErr.StatusCode)
+			assert.Equal(t, tt.wantType, apiErr.Type)
+			assert.Equal(t, tt.wantMessage, apiErr.Message)
+			assert.Equal(t, tt.wantParam, apiErr.Param)
+			assert.Equal(t, tt.wantReqID, apiErr.RequestID)
+			assert.Equal(t, tt.body, string(apiErr.Body))
+			for _, s := range sentinels {
+				assert.Equal(t, s == tt.want, errors.Is(err, s), "errors.Is(err, %v)", s)
+			}
+			assert.NotContains(t, err.Error(), testToken)
+			assert.True(t, strings.HasPrefix(err.Error(), "qoder: POST /agents: "), err.Error())
+		})
+	}
+}
+
+func TestAPIErrorString(t *testing.T) {
+	t.Parallel()
+	e := &APIError{StatusCode: 400, Type: "invalid_request_error", Message: "name is required", Param: "name", RequestID: "req_123", Method: "POST", Path: "/agents"}
+	assert.Equal(t, "qoder: POST /agents: 400 invalid_request_error: name is required (param=name) (request_id=req_123)", e.Error())
+	bare := &APIError{StatusCode: 503}
+	assert.Equal(t, "qoder: 503", bare.Error())
+}
+
+func TestAPIErrorBodyIsCapped(t *testing.T) {
+	t.Parallel()
+	c, mux := newTestClient(t, WithMaxRetries(0))
+	mux.HandleFunc("/api-test/big", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(strings.Repeat("x", 3<<20)))
+	})
+	err := c.do(t.Context(), http.MethodGet, "big", nil, nil, nil)
+	var apiErr *APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Len(t, apiErr.Body, maxErrorBodySize)
+	assert.Less(t, len(apiErr.Message), 300, "the message stays readable")
+}

@@ -1,0 +1,125 @@
+package qoder
+
+import (
+	"log/slog"
+	"net/http"
+)
+
+// Option configures a [Client]; pass options to [NewClient].
+type Option func(*clientConfig)
+
+// clientConfig collects options before NewClient validates them.
+type clientConfig struct {
+	token      string
+	baseURL    string
+	httpClient *http.Client
+	maxRetries int
+	userAgent  string
+	headers    http.Header
+	logger     *slog.Logger
+}
+
+// WithToken sets the bearer token (a personal access token "pt-…" or a
+// service account token). Without it NewClient reads QODER_PAT,
+// QODER_PERSONAL_ACCESS_TOKEN and QODER_ACCESS_TOKEN, in that order.
+func WithToken(token string) Option {
+	return func(c *clientConfig) { c.token = token }
+}
+
+// WithBaseURL sets the API base URL, such as [DefaultBaseURL] or
+// [BaseURLCN]. A trailing slash is optional. Without it NewClient reads
+// QODER_BASE_URL, else uses DefaultBaseURL.
+func WithBaseURL(baseURL string) Option {
+	return func(c *clientConfig) { c.baseURL = baseURL }
+}
+
+// WithHTTPClient sets the HTTP client used for every request. The client is
+// used as is: deadlines come from each call's context, so leave its Timeout
+// at zero if you stream events. The default is a private &http.Client{}.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *clientConfig) { c.httpClient = hc }
+}
+
+// WithMaxRetries sets how many times a failed request is retried (default
+// 2). Zero turns retries off; a negative value counts as zero.
+func WithMaxRetries(n int) Option {
+	return func(c *clientConfig) { c.maxRetries = max(n, 0) }
+}
+
+// WithUserAgent appends s to the User-Agent header, after
+// "qoder-go/<version> (go<version>; <os>/<arch>)".
+func WithUserAgent(s string) Option {
+	return func(c *clientConfig) { c.userAgent = s }
+}
+
+// WithHeader adds a header sent with every request. It cannot replace the
+// Authorization header.
+func WithHeader(key, value string) Option {
+	return func(c *clientConfig) { c.headers.Add(key, value) }
+}
+
+// WithLogger sets a logger. At debug level the client logs each HTTP
+// attempt (method, path, status, attempt, duration and request id) and
+// each retry or stream reconnect; it never logs tokens or bodies.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *clientConfig) { c.logger = l }
+}
+
+// RequestOption changes a single call; pass it as the last arguments of
+// any method.
+type RequestOption func(*requestConfig)
+
+// requestConfig is the per-call configuration built from RequestOptions.
+type requestConfig struct {
+	headers        http.Header
+	idempotencyKey string
+	maxRetries     int
+	responseInto   **http.Response
+}
+
+// WithIdempotencyKey sets the Idempotency-Key header of a POST. By default
+// every POST gets a random key, minted once per call and reused on each
+// retry; set your own to make a write idempotent across processes. The API
+// keeps keys for 24 hours per token.
+func WithIdempotencyKey(key string) RequestOption {
+	return func(r *requestConfig) { r.idempotencyKey = key }
+}
+
+// WithRequestHeader sets a header on this call only. It cannot replace the
+// Authorization header.
+func WithRequestHeader(key, value string) RequestOption {
+	return func(r *requestConfig) {
+		if r.headers == nil {
+			r.headers = make(http.Header)
+		}
+		r.headers.Set(key, value)
+	}
+}
+
+// WithRequestMaxRetries overrides the client's retry count for this call.
+func WithRequestMaxRetries(n int) RequestOption {
+	return func(r *requestConfig) { r.maxRetries = max(n, 0) }
+}
+
+// WithResponseInto stores the final HTTP response of the call in *dst, for
+// callers that need its headers. Its body has already been read and is
+// replaced by the bytes that were read.
+func WithResponseInto(dst **http.Response) RequestOption {
+	return func(r *requestConfig) { r.responseInto = dst }
+}
+
+// BetaBrowserUse is the beta identifier that agent create and update
+// requests must send (see [WithBeta]) when their tools contain the browser
+// toolset.
+const BetaBrowserUse = "browser-use-2026-07-14"
+
+// WithBeta adds an x-qoder-beta header to this call, opting into a beta
+// feature such as [BetaBrowserUse].
+func WithBeta(beta string) RequestOption {
+	return func(r *requestConfig) {
+		if r.headers == nil {
+			r.headers = make(http.Header)
+		}
+		r.headers.Add("X-Qoder-Beta", beta)
+	}
+}

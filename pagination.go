@@ -1,0 +1,125 @@
+package qoder
+
+import (
+	"context"
+	"fmt"
+	"iter"
+)
+
+// Page is one page of a list. The API pages in two ways, and a page may
+// carry both: id cursors (FirstID, LastID and HasMore, followed with the
+// after_id or before_id parameter) and opaque tokens (NextPage, followed
+// with the page parameter). Every All method follows whichever it finds.
+type Page[T any] struct {
+	// Data holds the items of the page.
+	Data []T `json:"data"`
+	// FirstID is the id of the first item; empty when the page is empty.
+	FirstID string `json:"first_id"`
+	// LastID is the id of the last item; empty when the page is empty.
+	LastID string `json:"last_id"`
+	// HasMore reports whether more items exist in the paging direction.
+	HasMore bool `json:"has_more"`
+	// NextPage is the opaque token of the next page, passed back as the
+	// page parameter; empty on the last page.
+	NextPage string `json:"next_page"`
+}
+
+// pageCursor points at the cursor fields of a list's params; a nil pointer
+// means the list has no such parameter.
+type pageCursor struct{ AfterID, BeforeID, Page *string }
+
+// cursorParams is implemented by the params of every list.
+type cursorParams interface{ pageCursor() pageCursor }
+
+// listAll is the one helper behind every All method. It copies *params
+// (nil means the zero value) so the caller's struct is never modified, then
+// fetches page after page with list: through next_page when the response
+// has one, else through the id cursor of the paging direction (before_id
+// when the caller paged backwards, after_id otherwise). It yields every
+// item, stops fetching as soon as the loop breaks, and ends with an error
+// instead of looping when a cursor repeats.
+func listAll[T any, P any, PP interface {
+	*P
+	cursorParams
+}](ctx context.Context, params PP, list func(context.Context, PP) (*Page[T], error)) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var p P
+		if params != nil {
+			p = *params
+		}
+		pp := PP(&p)
+		cur := pp.pageCursor()
+		backward := cur.BeforeID != nil && *cur.BeforeID != "" && (cur.AfterID == nil || *cur.AfterID == "")
+		seen := make(map[string]bool)
+		for key, v := range map[string]*string{"page:": cur.Page, "after:": cur.AfterID, "before:": cur.BeforeID} {
+			if v != nil && *v != "" {
+				seen[key+*v] = true
+			}
+		}
+		for {
+			page, err := list(ctx, pp)
+			if err != nil {
+				var zero T
+				yield(zero, err)
+				return
+			}
+			for _, item := range page.Data {
+				if !yield(item, nil) {
+					return
+				}
+			}
+			next, ok, err := nextCursor(page, cur, backward)
+			if err != nil || !ok {
+				if err != nil {
+					var zero T
+					yield(zero, err)
+				}
+				return
+			}
+			if seen[next] {
+				var zero T
+				yield(zero, fmt.Errorf("qoder: pagination cursor %q did not advance; stopping", next))
+				return
+			}
+			seen[next] = true
+		}
+	}
+}
+
+// nextCursor moves cur to the page after page. It reports false at the end
+// of the list, and returns a key naming the new cursor so that listAll can
+// notice one that repeats.
+func nextCursor[T any](page *Page[T], cur pageCursor, backward bool) (string, bool, error) {
+	if page.NextPage == "" && !page.HasMore {
+		return "", false, nil
+	}
+	reset := func(s *string) {
+		if s != nil {
+			*s = ""
+		}
+	}
+	if page.NextPage != "" && cur.Page != nil {
+		reset(cur.AfterID)
+		reset(cur.BeforeID)
+		*cur.Page = page.NextPage
+		return "page:" + page.NextPage, true, nil
+	}
+	if !page.HasMore {
+		return "", false, nil
+	}
+	reset(cur.Page)
+	switch {
+	case backward && cur.BeforeID != nil && page.FirstID != "":
+		*cur.BeforeID = page.FirstID
+		return "before:" + page.FirstID, true, nil
+	case !backward && cur.AfterID != nil && page.LastID != "":
+		reset(cur.BeforeID)
+		*cur.AfterID = page.LastID
+		return "after:" + page.LastID, true, nil
+	case !backward && cur.AfterID != nil && page.NextPage != "":
+		// A list without a page parameter that still answers with a token.
+		*cur.AfterID = page.NextPage
+		return "after:" + page.NextPage, true, nil
+	}
+	return "", false, fmt.Errorf("qoder: pagination: has_more is true but the page carries no cursor")
+}

@@ -1,0 +1,124 @@
+package qoder
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	mrand "math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Retry timing.
+const (
+	initialBackoff = 500 * time.Millisecond
+	maxBackoff     = 8 * time.Second
+	maxRetryAfter  = 60 * time.Second
+)
+
+// shouldRetry decides whether an attempt that ended with resp or err is
+// worth another try, and says why. GET, HEAD, PUT, DELETE and POSTs that
+// carry an Idempotency-Key are retried on connection errors, 408, 429 and
+// 5xx; an x-should-retry header overrides the status rule; 409 and other
+// 4xx are final.
+func shouldRetry(method string, keyed bool, resp *http.Response, err error) (bool, string) {
+	replayable := keyed || isIdempotentMethod(method)
+	if err != nil {
+		if !replayable {
+			return false, "connection error on a request that is not safe to replay"
+		}
+		return true, "connection error: " + redactURLError(err).Error()
+	}
+	switch strings.ToLower(resp.Header.Get("X-Should-Retry")) {
+	case "true":
+		return replayable, "server asked for a retry (x-should-retry: true)"
+	case "false":
+		return false, "server asked not to retry (x-should-retry: false)"
+	}
+	code := resp.StatusCode
+	switch {
+	case code == http.StatusRequestTimeout, code == http.StatusTooManyRequests, code >= 500:
+		if !replayable {
+			return false, "status " + strconv.Itoa(code) + " on a request that is not safe to replay"
+		}
+		return true, "status " + strconv.Itoa(code)
+	}
+	return false, "status " + strconv.Itoa(code) + " is final"
+}
+
+// isIdempotentMethod reports whether repeating method cannot change the
+// result.
+func isIdempotentMethod(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete, http.MethodOptions:
+		return true
+	}
+	return false
+}
+
+// retryDelay returns the wait before retry number attempt (0-based): the
+// response's Retry-After-Ms or Retry-After (seconds or an HTTP date),
+// capped at a minute, else backoff(attempt).
+func retryDelay(resp *http.Response, attempt int, backoff func(int) time.Duration) time.Duration {
+	if d, ok := retryAfter(resp, time.Now()); ok {
+		return d
+	}
+	return backoff(attempt)
+}
+
+// retryAfter parses the server's requested delay, if any.
+func retryAfter(resp *http.Response, now time.Time) (time.Duration, bool) {
+	if resp == nil {
+		return 0, false
+	}
+	if v := resp.Header.Get("Retry-After-Ms"); v != "" {
+		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms >= 0 {
+			return min(time.Duration(ms*float64(time.Millisecond)), maxRetryAfter), true
+		}
+	}
+	v := strings.TrimSpace(resp.Header.Get("Retry-After"))
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseFloat(v, 64); err == nil {
+		if secs < 0 {
+			return 0, false
+		}
+		return min(time.Duration(secs*float64(time.Second)), maxRetryAfter), true
+	}
+	if at, err := http.ParseTime(v); err == nil {
+		return min(max(at.Sub(now), 0), maxRetryAfter), true
+	}
+	return 0, false
+}
+
+// defaultBackoff is exponential backoff with jitter: 0.5 s doubling each
+// attempt up to 8 s, less a random quarter.
+func defaultBackoff(attempt int) time.Duration {
+	d := maxBackoff
+	if attempt < 5 {
+		d = min(initialBackoff<<attempt, maxBackoff)
+	}
+	jitter := time.Duration(mrand.Int64N(int64(d/4) + 1))
+	return d - jitter
+}
+
+// newIdempotencyKey returns a random UUID v4 string.
+func newIdempotencyKey() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	var out [36]byte
+	hex.Encode(out[0:8], b[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], b[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], b[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], b[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:], b[10:])
+	return string(out[:])
+}

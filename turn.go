@@ -1,0 +1,314 @@
+package qoder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Errors a turn can end with.
+var (
+	// ErrTurnFailed means the agent could not finish the turn: a
+	// session.error whose retries ran out, or an idle with stop reason
+	// retries_exhausted or budget_reached.
+	ErrTurnFailed = errors.New("qoder: turn failed")
+	// ErrRequiresAction means the turn paused for a tool confirmation or a
+	// custom tool result that no handler of the Run call could give.
+	ErrRequiresAction = errors.New("qoder: turn requires action")
+	// ErrSessionTerminated means the session was terminated or deleted
+	// during the turn; it accepts no more input.
+	ErrSessionTerminated = errors.New("qoder: session terminated")
+	// errEmptyMessage rejects an empty message text before any request.
+	errEmptyMessage = fmt.Errorf("%w: the message text is empty", ErrInvalidEvent)
+)
+
+// Run sends text as a user.message and follows the session until the turn
+// settles, answering custom tools and tool confirmations through the
+// handlers given as options. It opens the stream before it sends, so no
+// event is missed, and resumes across dropped connections.
+//
+// The returned Turn holds what happened even when err is not nil. err is
+// nil when the turn ends with end_turn or cancelled; it matches
+// ErrTurnFailed, ErrRequiresAction or ErrSessionTerminated when the turn
+// ends otherwise, and is the context's or stream's error when those end
+// first.
+func (s *SessionsService) Run(ctx context.Context, sessionID, text string, opts ...RunOption) (*Turn, error) {
+	if text == "" {
+		return nil, errEmptyMessage
+	}
+	return s.RunEvents(ctx, sessionID, []InputEvent{NewUserMessage(text)}, opts...)
+}
+
+// RunEvents is Run for any batch of input events, such as a user.message
+// with images followed by a system.message.
+func (s *SessionsService) RunEvents(ctx context.Context, sessionID string, input []InputEvent, opts ...RunOption) (*Turn, error) {
+	cfg := runConfig{customTools: map[string]CustomToolHandler{}}
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&cfg)
+		}
+	}
+	if err := validateInputEvents(input); err != nil {
+		return nil, err
+	}
+	events := s.client.Events
+	stream, err := events.Stream(ctx, sessionID, cfg.stream, cfg.requestOptions...)
+	if err != nil {
+		return nil, err
+	}
+	defer stream.Close()
+	accepted, err := events.Send(ctx, sessionID, input, cfg.requestOptions...)
+	if err != nil {
+		return nil, err
+	}
+	r := &turnRunner{
+		ctx:      ctx,
+		events:   events,
+		cfg:      &cfg,
+		turn:     &Turn{SessionID: sessionID, Input: accepted},
+		inputIDs: map[string]bool{},
+		toolUses: map[string]Event{},
+		answered: map[string]bool{},
+	}
+	for _, ev := range accepted {
+		r.inputIDs[ev.EventID()] = true
+	}
+	for stream.Next() {
+		done, err := r.handle(stream.Event())
+		if done || err != nil {
+			return r.turn, err
+		}
+	}
+	if err := stream.Err(); err != nil {
+		return r.turn, err
+	}
+	return r.turn, fmt.Errorf("qoder: session %s: the event stream ended before the turn settled", sessionID)
+}
+
+// Turn records one turn of a session, from the input to the idle (or
+// other end) that settled it.
+type Turn struct {
+	// SessionID is the session the turn ran in.
+	SessionID string
+	// Input holds the input events as the server accepted them.
+	Input []Event
+	// Events holds every event of the turn in order, delta frames excepted.
+	Events []Event
+	// StopReason is the stop reason of the session.status_idle that ended
+	// the turn; its Type is empty when the turn ended otherwise.
+	StopReason StopReason
+	// Credits adds up the credits of the turn's model requests
+	// (span.model_request_end model_usage.credits).
+	Credits float64
+	// ModelRequests counts the turn's completed model requests.
+	ModelRequests int
+	// Errors holds the session.error events of the turn, retried ones
+	// included.
+	Errors []SessionError
+}
+
+// Text returns the text of the turn's agent messages, joined by blank
+// lines; messages of child threads in multi-agent sessions are left out.
+func (t *Turn) Text() string {
+	var parts []string
+	for _, msg := range t.Messages() {
+		if msg.SessionThreadID == "" {
+			if text := msg.Text(); text != "" {
+				parts = append(parts, text)
+			}
+		}
+	}
+	return strings.Join(parts, "\n\n")
+}
+
+// Messages returns the turn's agent.message events in order.
+func (t *Turn) Messages() []*AgentMessageEvent {
+	var out []*AgentMessageEvent
+	for _, ev := range t.Events {
+		if msg, ok := ev.(*AgentMessageEvent); ok {
+			out = append(out, msg)
+		}
+	}
+	return out
+}
+
+// RunOption configures [SessionsService.Run].
+type RunOption func(*runConfig)
+
+// CustomToolHandler answers one use of a custom tool. The content it
+// returns is sent as the user.custom_tool_result; an error is sent as a
+// result with is_error set and the error's text.
+type CustomToolHandler func(ctx context.Context, use *AgentCustomToolUseEvent) ([]ContentBlock, error)
+
+// ToolConfirmer decides on a built-in or MCP tool use that waits for
+// confirmation (an *AgentToolUseEvent or *AgentMCPToolUseEvent whose
+// evaluated permission is "ask"). denyMessage is sent only when allow is
+// false. An error ends the turn with that error.
+type ToolConfirmer func(ctx context.Context, toolUse Event) (allow bool, denyMessage string, err error)
+
+// runConfig is the configuration built from RunOptions.
+type runConfig struct {
+	onEvent        func(Event)
+	customTools    map[string]CustomToolHandler
+	confirm        ToolConfirmer
+	stream         *StreamParams
+	requestOptions []RequestOption
+}
+
+// OnEvent calls fn with every event as it arrives, delta frames included
+// when the stream asks for them, before Run acts on it. fn runs on Run's
+// goroutine; keep it quick.
+func OnEvent(fn func(Event)) RunOption {
+	return func(c *runConfig) { c.onEvent = fn }
+}
+
+// WithCustomTool answers uses of the custom tool name with handler. Each
+// tool use is answered exactly once, after the session pauses with
+// requires_action; then the turn goes on.
+func WithCustomTool(name string, handler CustomToolHandler) RunOption {
+	return func(c *runConfig) { c.customTools[name] = handler }
+}
+
+// WithToolConfirmation answers tool confirmations (permission policy
+// always_ask) with confirm.
+func WithToolConfirmation(confirm ToolConfirmer) RunOption {
+	return func(c *runConfig) { c.confirm = confirm }
+}
+
+// WithStreamParams sets the parameters of the turn's stream, such as
+// EventDeltas to see text as it is produced (through OnEvent).
+// LastEventID is ignored: a turn always starts at the live tail.
+func WithStreamParams(p *StreamParams) RunOption {
+	return func(c *runConfig) {
+		if p == nil {
+			c.stream = nil
+			return
+		}
+		cp := *p
+		cp.LastEventID = ""
+		c.stream = &cp
+	}
+}
+
+// WithRunRequestOptions applies opts to every request of the turn.
+func WithRunRequestOptions(opts ...RequestOption) RunOption {
+	return func(c *runConfig) { c.requestOptions = append(c.requestOptions, opts...) }
+}
+
+// turnRunner follows one turn.
+type turnRunner struct {
+	ctx      context.Context
+	events   *EventsService
+	cfg      *runConfig
+	turn     *Turn
+	started  bool
+	inputIDs map[string]bool
+	toolUses map[string]Event
+	answered map[string]bool
+}
+
+// handle acts on one event and reports whether the turn is over.
+func (r *turnRunner) handle(ev Event) (bool, error) {
+	if r.cfg.onEvent != nil {
+		r.cfg.onEvent(ev)
+	}
+	switch ev.(type) {
+	case *EventStart, *EventDelta:
+		return false, nil
+	}
+	if _, idle := ev.(*SessionStatusIdleEvent); !idle {
+		r.started = true
+	}
+	if !r.started {
+		return false, nil // an idle that settled an earlier turn
+	}
+	r.turn.Events = append(r.turn.Events, ev)
+	switch e := ev.(type) {
+	case *AgentCustomToolUseEvent, *AgentToolUseEvent, *AgentMCPToolUseEvent:
+		r.toolUses[ev.EventID()] = ev
+	case *SpanModelRequestEndEvent:
+		r.turn.ModelRequests++
+		if e.ModelUsage != nil {
+			r.turn.Credits += e.ModelUsage.Credits
+		}
+	case *SessionErrorEvent:
+		r.turn.Errors = append(r.turn.Errors, e.Error)
+	case *SessionStatusTerminatedEvent:
+		return true, fmt.Errorf("%w during the turn", ErrSessionTerminated)
+	case *SessionDeletedEvent:
+		return true, fmt.Errorf("%w: the session was deleted during the turn", ErrSessionTerminated)
+	case *SessionStatusIdleEvent:
+		r.turn.StopReason = e.StopReason
+		switch e.StopReason.Type {
+		case StopReasonRequiresAction:
+			return false, r.answer(e.StopReason.EventIDs)
+		case StopReasonRetriesExhausted, StopReasonBudgetReached:
+			return true, r.failure(string(e.StopReason.Type))
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
+// failure describes a failed turn, naming its last session error.
+func (r *turnRunner) failure(reason string) error {
+	if n := len(r.turn.Errors); n > 0 {
+		last := r.turn.Errors[n-1]
+		return fmt.Errorf("%w: %s: session.error %s: %s", ErrTurnFailed, reason, last.Type, last.Message)
+	}
+	return fmt.Errorf("%w: %s", ErrTurnFailed, reason)
+}
+
+// answer sends the results and confirmations the pending events wait for.
+func (r *turnRunner) answer(pending []string) error {
+	var batch []InputEvent
+	for _, id := range pending {
+		if r.answered[id] {
+			continue
+		}
+		reply, err := r.reply(id)
+		if err != nil {
+			return err
+		}
+		r.answered[id] = true
+		batch = append(batch, reply)
+	}
+	if len(batch) == 0 {
+		return nil
+	}
+	if _, err := r.events.Send(r.ctx, r.turn.SessionID, batch, r.cfg.requestOptions...); err != nil {
+		return err
+	}
+	return nil
+}
+
+// reply builds the answer to the pending event id.
+func (r *turnRunner) reply(id string) (InputEvent, error) {
+	ev, ok := r.toolUses[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: event %s is pending but was not seen during the turn", ErrRequiresAction, id)
+	}
+	if use, ok := ev.(*AgentCustomToolUseEvent); ok {
+		handler, ok := r.cfg.customTools[use.Name]
+		if !ok {
+			return nil, fmt.Errorf("%w: no handler for custom tool %q (use qoder.WithCustomTool)", ErrRequiresAction, use.Name)
+		}
+		content, err := handler(r.ctx, use)
+		if err != nil {
+			return UserCustomToolResult{CustomToolUseID: id, Content: []ContentBlock{TextBlock(err.Error())}, IsError: true}, nil
+		}
+		return UserCustomToolResult{CustomToolUseID: id, Content: content}, nil
+	}
+	if r.cfg.confirm == nil {
+		return nil, fmt.Errorf("%w: tool use %s waits for confirmation (use qoder.WithToolConfirmation)", ErrRequiresAction, id)
+	}
+	allow, denyMessage, err := r.cfg.confirm(r.ctx, ev)
+	if err != nil {
+		return nil, err
+	}
+	if allow {
+		return AllowTool(id), nil
+	}
+	return DenyTool(id, denyMessage), nil
+}
