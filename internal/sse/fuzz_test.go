@@ -98,9 +98,9 @@ type fuzzRun struct {
 	retry  int64
 }
 
-func runReader(t *testing.T, in []byte, sizes []int, endErr error, max int) fuzzRun {
+func runReader(t *testing.T, in []byte, sizes []int, endErr error, limit int) fuzzRun {
 	t.Helper()
-	r := NewReader(&chunkReader{data: in, sizes: sizes, err: endErr}, max)
+	r := NewReader(&chunkReader{data: in, sizes: sizes, err: endErr}, limit)
 	var run fuzzRun
 	for range len(in) + 2 {
 		f, err := r.Next()
@@ -108,7 +108,7 @@ func runReader(t *testing.T, in []byte, sizes []int, endErr error, max int) fuzz
 			run.err = err
 			break
 		}
-		require.LessOrEqual(t, len(f.Data), max, "frame data within the limit")
+		require.LessOrEqual(t, len(f.Data), limit, "frame data within the limit")
 		run.frames = append(run.frames, f)
 	}
 	require.Error(t, run.err, "a stream of %d bytes ends within %d calls", len(in), len(in)+2)
@@ -157,9 +157,8 @@ func FuzzReader(f *testing.F) {
 		// With a small limit the result still must not depend on the cuts,
 		// data stays within the limit (checked in runReader), and the frames
 		// are a prefix of the oracle's.
-		max := int(limit%512) + 1
-		small := runReader(t, in, nil, endErr, max)
-		smallCut := runReader(t, in, fuzzChunks(chunks), endErr, max)
+		small := runReader(t, in, nil, endErr, int(limit%512)+1)
+		smallCut := runReader(t, in, fuzzChunks(chunks), endErr, int(limit%512)+1)
 		assertFrames(t, small.frames, smallCut.frames)
 		assert.Equal(t, small.err, smallCut.err)
 		assert.Equal(t, small.lastID, smallCut.lastID)

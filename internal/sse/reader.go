@@ -100,12 +100,12 @@ func NewReader(r io.Reader, maxEventSize int) *Reader {
 
 // framerLimit is the raw block size given to the r3labs framer: the data
 // limit plus room for "data:" prefixes, line endings, ids and comments.
-func framerLimit(max int) int {
-	slack := max/8 + framerSlack
-	if max > math.MaxInt-slack {
+func framerLimit(dataLimit int) int {
+	slack := dataLimit/8 + framerSlack
+	if dataLimit > math.MaxInt-slack {
 		return math.MaxInt
 	}
-	return max + slack
+	return dataLimit + slack
 }
 
 // Next returns the next frame that carries data. Blocks without a data

@@ -578,8 +578,8 @@ func TestReader_EventSizeLimit(t *testing.T) {
 
 func TestNewReader_DefaultLimit(t *testing.T) {
 	t.Parallel()
-	for _, max := range []int{0, -1} {
-		r := NewReader(strings.NewReader(""), max)
+	for _, limit := range []int{0, -1} {
+		r := NewReader(strings.NewReader(""), limit)
 		assert.Equal(t, 16<<20, r.max)
 	}
 	assert.Equal(t, 1234, NewReader(strings.NewReader(""), 1234).max)

@@ -1,0 +1,77 @@
+// Package qodertest is an in-process fake of the Qoder Cloud Agents API,
+// for testing code that uses it without a network or a token.
+//
+// The fake behaves like the real API as documented, not like a stub:
+// environments, agents (with versions), sessions, models, input events,
+// the event history and the SSE stream are all there, with the documented
+// error envelope, both pagination schemes, idempotency keys, validation,
+// the session state machine and stream resumption with Last-Event-ID.
+// All state lives in memory.
+//
+// # Use in tests
+//
+// [NewServer] starts a fake for one test and closes it at the end; its
+// [Server.Client] is a configured *qoder.Client:
+//
+//	func TestReply(t *testing.T) {
+//		srv := qodertest.NewServer(t, qodertest.WithAgent(func(turn *qodertest.Turn) {
+//			turn.Think()
+//			turn.Say("Hello from the fake")
+//		}))
+//		client := srv.Client()
+//		sessionID := srv.SeedSession(srv.SeedAgent("bot"), srv.SeedEnvironment("env"))
+//
+//		turn, err := client.Sessions.Run(t.Context(), sessionID, "Hi")
+//		require.NoError(t, err)
+//		assert.Equal(t, "Hello from the fake", turn.Text())
+//	}
+//
+// Without [WithAgent] every user.message gets [EchoAgent]'s turn:
+// session.status_running, the user.message echo, a model request span with
+// agent.thinking, a Bash tool use when the agent's toolset enables Bash,
+// agent.message "You said: <text>", then session.status_idle with stop
+// reason end_turn.
+//
+// # Scripting the agent
+//
+// The function given to [WithAgent] runs in its own goroutine for each
+// turn and drives it with [Turn] methods: [Turn.Think], [Turn.Say],
+// [Turn.SayDeltas] and [Turn.StartMessage] (incremental frames for streams
+// that ask for them),
+// [Turn.UseTool], [Turn.CallCustomTool] and [Turn.AskConfirmation] (which
+// pause the session with stop reason requires_action until the client
+// answers), [Turn.Error], [Turn.Reschedule], [Turn.Terminate] and
+// [Turn.Emit] for anything else. Cancelling the turn (POST .../cancel or a
+// user.interrupt event) makes later calls no-ops, and the turn ends idle
+// with stop reason cancelled.
+//
+// # Faults and assertions
+//
+// [Server.CutStreams], [Server.SilenceStreams], [Server.FailRequests] and
+// [Server.SetLatency] inject the failures a client must survive: dropped
+// and stalled streams, gateway errors with Retry-After, slow responses.
+// [Server.Requests] shows what the client sent (the Authorization value is
+// redacted), and [Server.Session], [Server.Events] and [Server.EventTypes]
+// show the server's state.
+//
+// # Decisions where the docs are silent
+//
+//   - Creates answer 201, sending events 202, other calls 200; cancel
+//     answers 202 when it stops a turn and 200 when nothing runs.
+//   - A Last-Event-ID that is not an event of the session is a 400
+//     invalid_request_error.
+//   - Input events for an archived or terminated session, a user.message
+//     while a turn runs or waits for the client, and an answer to a tool
+//     use that is not pending are 409 conflict_error.
+//   - Sessions that name a missing agent, environment, file, memory store
+//     or vault get 404; an archived agent or environment gets 400.
+//   - Agent model ids must come from GET /models ("ultimate", "auto").
+//   - Deleting an environment is refused (409) while a session that is not
+//     deleted uses it.
+//   - Agent updates must send the current version (400 without it, 409
+//     when stale), and every accepted update makes a new version.
+//   - The fake has no files, vaults, memory stores or self-hosted workers:
+//     references to them are 404, and user.tool_result is always 409.
+//
+// cmd/qoder-fake serves the same fake on a local port.
+package qodertest

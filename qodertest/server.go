@@ -1,0 +1,180 @@
+package qodertest
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// BasePath is the path prefix of every API route; [Server.URL] ends in it.
+const BasePath = "/api/v1/cloud/"
+
+// DefaultToken is the bearer token a [Server] accepts unless [WithToken]
+// sets another.
+const DefaultToken = "pt-qodertest"
+
+// Server is a running fake of the Qoder Cloud Agents API. Its state lives
+// in memory and it is safe for concurrent clients. Create one with
+// [NewServer] in tests or [Start] in programs.
+type Server struct {
+	// URL is the API base URL, such as "http://127.0.0.1:41234/api/v1/cloud/".
+	URL string
+	// Token is the bearer token the server accepts.
+	Token string
+
+	cfg     config
+	hs      *httptest.Server
+	mux     *http.ServeMux
+	ctx     context.Context // canceled by Close; parent of every turn
+	stop    context.CancelFunc
+	once    sync.Once
+	turnWG  sync.WaitGroup // running agent turns
+	streams atomic.Int32   // open stream connections
+
+	mu       sync.Mutex
+	closed   bool
+	seq      int64             // server-wide creation counter
+	cursors  map[string]cursor // id -> kind and seq, kept after deletes
+	envs     map[string]*environment
+	agents   map[string]*agent
+	sessions map[string]*session
+	idem     map[string]*idemEntry
+	requests []Request
+	faults   faults
+	latency  time.Duration
+}
+
+// NewServer starts a fake on a loopback port and closes it when the test
+// ends. Script the agent with [WithAgent]; by default every user.message
+// gets a short, realistic turn (see [EchoAgent]).
+func NewServer(t testing.TB, opts ...Option) *Server {
+	t.Helper()
+	s := start(t, opts)
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Start starts a fake for a program, such as an example that runs without
+// a token or cmd/qoder-fake. It listens on a loopback port unless
+// [WithListener] provides a listener, and panics if it cannot listen. The
+// caller must call [Server.Close].
+func Start(opts ...Option) *Server {
+	return start(nil, opts)
+}
+
+func start(tb testing.TB, opts []Option) *Server {
+	cfg := config{
+		token:     DefaultToken,
+		agent:     EchoAgent,
+		heartbeat: 15 * time.Second,
+		maxBody:   32 << 20,
+		tb:        tb,
+	}
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&cfg)
+		}
+	}
+	if cfg.agent == nil {
+		cfg.agent = EchoAgent
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	s := &Server{
+		Token:    cfg.token,
+		cfg:      cfg,
+		ctx:      ctx,
+		stop:     stop,
+		cursors:  make(map[string]cursor),
+		envs:     make(map[string]*environment),
+		agents:   make(map[string]*agent),
+		sessions: make(map[string]*session),
+		idem:     make(map[string]*idemEntry),
+		latency:  cfg.latency,
+	}
+	s.mux = http.NewServeMux()
+	s.routes()
+	s.hs = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
+	if cfg.listener != nil {
+		s.hs.Listener.Close()
+		s.hs.Listener = cfg.listener
+	}
+	s.hs.Start()
+	s.URL = strings.TrimSuffix(s.hs.URL, "/") + BasePath
+	return s
+}
+
+// Close stops the server: open streams end, running turns are stopped
+// (their Turn methods return at once), and Close waits for both. It is
+// safe to call more than once.
+func (s *Server) Close() {
+	s.once.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
+		s.stop()
+		s.hs.Close()
+		s.turnWG.Wait()
+	})
+}
+
+// routes registers every API route on s.mux.
+func (s *Server) routes() {
+	h := func(pattern string, fn jsonHandler) {
+		method, path, _ := strings.Cut(pattern, " ")
+		s.mux.Handle(method+" "+BasePath+path, s.json(fn))
+	}
+	h("GET models", s.listModels)
+
+	h("POST environments", s.createEnvironment)
+	h("GET environments", s.listEnvironments)
+	h("GET environments/{id}", s.getEnvironment)
+	h("POST environments/{id}", s.updateEnvironment)
+	h("POST environments/{id}/archive", s.archiveEnvironment)
+	h("DELETE environments/{id}", s.deleteEnvironment)
+
+	h("POST agents", s.createAgent)
+	h("GET agents", s.listAgents)
+	h("GET agents/{id}", s.getAgent)
+	h("POST agents/{id}", s.updateAgent)
+	h("POST agents/{id}/archive", s.archiveAgent)
+	h("DELETE agents/{id}", s.deleteAgent)
+	h("GET agents/{id}/versions", s.listAgentVersions)
+
+	h("POST sessions", s.createSession)
+	h("GET sessions", s.listSessions)
+	h("GET sessions/{id}", s.getSession)
+	h("POST sessions/{id}", s.updateSession)
+	h("POST sessions/{id}/archive", s.archiveSession)
+	h("DELETE sessions/{id}", s.deleteSession)
+	h("POST sessions/{id}/cancel", s.cancelSession)
+
+	h("POST sessions/{id}/events", s.sendEvents)
+	h("GET sessions/{id}/events", s.listEvents)
+	s.mux.HandleFunc("GET "+BasePath+"sessions/{id}/events/stream", s.stream)
+}
+
+// nextSeq returns the next creation sequence number; s.mu must be held.
+func (s *Server) nextSeq() int64 {
+	s.seq++
+	return s.seq
+}
+
+// register records id's cursor position; s.mu must be held.
+func (s *Server) register(kind, id string) int64 {
+	n := s.nextSeq()
+	s.cursors[id] = cursor{kind: kind, seq: n}
+	return n
+}
+
+// errorf reports an internal failure to the test that owns the server, if
+// any; programs get no report.
+func (s *Server) errorf(format string, args ...any) {
+	if s.cfg.tb != nil {
+		s.cfg.tb.Errorf("qodertest: "+format, args...)
+	}
+}
