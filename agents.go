@@ -439,16 +439,6 @@ type agentGetQuery struct {
 	Version int `url:"version"`
 }
 
-// invoke sends one call through the client's request path and decodes the
-// response into a new T. Every method of the resource services uses it.
-func invoke[T any](ctx context.Context, c *Client, method, path string, query, body any, opts []RequestOption) (*T, error) {
-	out := new(T)
-	if err := c.do(ctx, method, path, query, body, out, opts...); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
 // jsonKind returns the first byte of a JSON value: '"' for a string, 'n'
 // for null, '{' for an object, and so on.
 func jsonKind(data []byte) byte {

@@ -222,6 +222,16 @@ func (c *Client) do(ctx context.Context, method, path string, query, body, out a
 	return nil
 }
 
+// invoke sends one call through the client's request path and decodes the
+// response into a new T. Every method of the resource services uses it.
+func invoke[T any](ctx context.Context, c *Client, method, path string, query, body any, opts []RequestOption) (*T, error) {
+	out := new(T)
+	if err := c.do(ctx, method, path, query, body, out, opts...); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // preparedRequest is everything about a call that stays the same across
 // retries.
 type preparedRequest struct {

@@ -177,17 +177,22 @@ func blocksText(blocks []ContentBlock) string {
 	return b.String()
 }
 
-// lenientContent decodes content that is either an array of blocks or, in
-// legacy payloads, a bare string (which becomes one text block).
-type lenientContent []ContentBlock
+// ContentBlocks is the content of an output event: an array of blocks.
+// Decoding also accepts the legacy bare-string form, which becomes one text
+// block.
+type ContentBlocks []ContentBlock
 
-func (c *lenientContent) UnmarshalJSON(data []byte) error {
+// Text returns the concatenated text of the text blocks.
+func (c ContentBlocks) Text() string { return blocksText(c) }
+
+// UnmarshalJSON accepts an array of blocks or a bare string.
+func (c *ContentBlocks) UnmarshalJSON(data []byte) error {
 	if len(data) > 0 && data[0] == '"' {
 		var s string
 		if err := json.Unmarshal(data, &s); err != nil {
 			return err
 		}
-		*c = lenientContent{TextBlock(s)}
+		*c = ContentBlocks{TextBlock(s)}
 		return nil
 	}
 	return json.Unmarshal(data, (*[]ContentBlock)(c))

@@ -580,7 +580,7 @@ func fastJSON(dst any, val []byte) bool {
 
 // fastContent decodes an array of content blocks. Bare-string (legacy)
 // content and duplicate keys go to encoding/json.
-func fastContent(dst *[]ContentBlock, val []byte) bool {
+func fastContent(dst *ContentBlocks, val []byte) bool {
 	if *dst != nil {
 		return false
 	}

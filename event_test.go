@@ -352,7 +352,7 @@ func TestDecodeEvent_legacyShapes(t *testing.T) {
 			data: `{"id":"evt_019e392c0d787cfaa21bda98e06cd913","type":"user.message","content":"Hello","turn_id":"turn_019e392c0d787ceea6bb62943f9ac3ec","created_at":"2026-05-18T03:40:48.888851795Z","session_id":"sess_019e392c0d1e74e095d21ea4c6b41def","processed_at":"2026-05-18T03:40:48.888851795Z","schema_version":"1.0"}`,
 			check: func(t *testing.T, ev Event) {
 				e := ev.(*UserMessageEvent)
-				assert.Equal(t, []ContentBlock{TextBlock("Hello")}, e.Content)
+				assert.Equal(t, ContentBlocks{TextBlock("Hello")}, e.Content)
 				assert.Equal(t, "turn_019e392c0d787ceea6bb62943f9ac3ec", e.TurnID)
 				assert.Equal(t, "sess_019e392c0d1e74e095d21ea4c6b41def", e.SessionID)
 				assert.Equal(t, time.Date(2026, 5, 18, 3, 40, 48, 888851795, time.UTC), e.CreatedAt.UTC())
@@ -454,7 +454,7 @@ func TestDecodeEvent_legacyShapes(t *testing.T) {
 			check: func(t *testing.T, ev Event) {
 				e := ev.(*AgentToolResultEvent)
 				assert.Equal(t, "toolu_1", e.ToolUseID)
-				assert.Equal(t, []ContentBlock{TextBlock("55\n")}, e.Content)
+				assert.Equal(t, ContentBlocks{TextBlock("55\n")}, e.Content)
 			},
 		},
 		{

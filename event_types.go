@@ -385,7 +385,7 @@ type ModelUsage struct {
 // UserMessageEvent is a user.message: a message sent to the agent.
 type UserMessageEvent struct {
 	EventMeta
-	Content []ContentBlock `json:"content"`
+	Content ContentBlocks `json:"content"`
 }
 
 // Text returns the concatenated text blocks of the message.
@@ -396,20 +396,6 @@ func (e *UserMessageEvent) decodeField(key, val []byte) bool {
 		return fastContent(&e.Content, val)
 	}
 	return e.EventMeta.decodeField(key, val)
-}
-
-// UnmarshalJSON also accepts legacy string content.
-func (e *UserMessageEvent) UnmarshalJSON(data []byte) error {
-	type plain UserMessageEvent
-	aux := struct {
-		*plain
-		Content lenientContent `json:"content"`
-	}{plain: (*plain)(e), Content: e.Content}
-	if err := json.Unmarshal(data, &aux); err != nil {
-		return err
-	}
-	e.Content = aux.Content
-	return nil
 }
 
 // UserInterruptEvent is a user.interrupt: the current turn was interrupted,
@@ -445,9 +431,9 @@ func (e *UserToolConfirmationEvent) decodeField(key, val []byte) bool {
 type UserCustomToolResultEvent struct {
 	EventMeta
 	// CustomToolUseID is the id of the agent.custom_tool_use event.
-	CustomToolUseID string         `json:"custom_tool_use_id"`
-	Content         []ContentBlock `json:"content,omitzero"`
-	IsError         bool           `json:"is_error,omitempty"`
+	CustomToolUseID string        `json:"custom_tool_use_id"`
+	Content         ContentBlocks `json:"content,omitzero"`
+	IsError         bool          `json:"is_error,omitempty"`
 }
 
 // Text returns the concatenated text blocks of the result.
@@ -465,27 +451,13 @@ func (e *UserCustomToolResultEvent) decodeField(key, val []byte) bool {
 	return e.EventMeta.decodeField(key, val)
 }
 
-// UnmarshalJSON also accepts legacy string content.
-func (e *UserCustomToolResultEvent) UnmarshalJSON(data []byte) error {
-	type plain UserCustomToolResultEvent
-	aux := struct {
-		*plain
-		Content lenientContent `json:"content"`
-	}{plain: (*plain)(e), Content: e.Content}
-	if err := json.Unmarshal(data, &aux); err != nil {
-		return err
-	}
-	e.Content = aux.Content
-	return nil
-}
-
 // UserToolResultEvent is a user.tool_result: the result of a built-in tool
 // run by a self-hosted worker.
 type UserToolResultEvent struct {
 	EventMeta
-	ToolUseID string         `json:"tool_use_id"`
-	Content   []ContentBlock `json:"content,omitzero"`
-	IsError   bool           `json:"is_error,omitempty"`
+	ToolUseID string        `json:"tool_use_id"`
+	Content   ContentBlocks `json:"content,omitzero"`
+	IsError   bool          `json:"is_error,omitempty"`
 }
 
 // Text returns the concatenated text blocks of the result.
@@ -501,20 +473,6 @@ func (e *UserToolResultEvent) decodeField(key, val []byte) bool {
 		return fastBool(&e.IsError, val)
 	}
 	return e.EventMeta.decodeField(key, val)
-}
-
-// UnmarshalJSON also accepts legacy string content.
-func (e *UserToolResultEvent) UnmarshalJSON(data []byte) error {
-	type plain UserToolResultEvent
-	aux := struct {
-		*plain
-		Content lenientContent `json:"content"`
-	}{plain: (*plain)(e), Content: e.Content}
-	if err := json.Unmarshal(data, &aux); err != nil {
-		return err
-	}
-	e.Content = aux.Content
-	return nil
 }
 
 // UserDefineOutcomeEvent is a user.define_outcome: an outcome the platform
@@ -546,7 +504,7 @@ func (e *UserDefineOutcomeEvent) decodeField(key, val []byte) bool {
 // by the client.
 type SystemMessageEvent struct {
 	EventMeta
-	Content []ContentBlock `json:"content"`
+	Content ContentBlocks `json:"content"`
 }
 
 // Text returns the concatenated text blocks of the message.
@@ -559,20 +517,6 @@ func (e *SystemMessageEvent) decodeField(key, val []byte) bool {
 	return e.EventMeta.decodeField(key, val)
 }
 
-// UnmarshalJSON also accepts legacy string content.
-func (e *SystemMessageEvent) UnmarshalJSON(data []byte) error {
-	type plain SystemMessageEvent
-	aux := struct {
-		*plain
-		Content lenientContent `json:"content"`
-	}{plain: (*plain)(e), Content: e.Content}
-	if err := json.Unmarshal(data, &aux); err != nil {
-		return err
-	}
-	e.Content = aux.Content
-	return nil
-}
-
 // ---------------------------------------------------------------------------
 // Agent events
 
@@ -581,7 +525,7 @@ func (e *SystemMessageEvent) UnmarshalJSON(data []byte) error {
 // that [EventStart] and [EventDelta] frames previewed.
 type AgentMessageEvent struct {
 	EventMeta
-	Content []ContentBlock `json:"content"`
+	Content ContentBlocks `json:"content"`
 }
 
 // Text returns the concatenated text blocks of the message.
@@ -594,27 +538,13 @@ func (e *AgentMessageEvent) decodeField(key, val []byte) bool {
 	return e.EventMeta.decodeField(key, val)
 }
 
-// UnmarshalJSON also accepts legacy string content.
-func (e *AgentMessageEvent) UnmarshalJSON(data []byte) error {
-	type plain AgentMessageEvent
-	aux := struct {
-		*plain
-		Content lenientContent `json:"content"`
-	}{plain: (*plain)(e), Content: e.Content}
-	if err := json.Unmarshal(data, &aux); err != nil {
-		return err
-	}
-	e.Content = aux.Content
-	return nil
-}
-
 // AgentThinkingEvent is an agent.thinking: the agent is reasoning. The current
 // API sends a marker only and never exposes the reasoning; Content and
 // Thinking are set only by older servers.
 type AgentThinkingEvent struct {
 	EventMeta
 	// Content is legacy reasoning content (older servers sent a string).
-	Content []ContentBlock `json:"content,omitzero"`
+	Content ContentBlocks `json:"content,omitzero"`
 	// Thinking is legacy reasoning text.
 	Thinking string `json:"thinking,omitempty"`
 }
@@ -636,20 +566,6 @@ func (e *AgentThinkingEvent) decodeField(key, val []byte) bool {
 		return fastString(&e.Thinking, val)
 	}
 	return e.EventMeta.decodeField(key, val)
-}
-
-// UnmarshalJSON also accepts legacy string content.
-func (e *AgentThinkingEvent) UnmarshalJSON(data []byte) error {
-	type plain AgentThinkingEvent
-	aux := struct {
-		*plain
-		Content lenientContent `json:"content"`
-	}{plain: (*plain)(e), Content: e.Content}
-	if err := json.Unmarshal(data, &aux); err != nil {
-		return err
-	}
-	e.Content = aux.Content
-	return nil
 }
 
 // AgentToolUseEvent is an agent.tool_use: the agent calls a built-in tool
@@ -717,9 +633,9 @@ func (e *AgentToolUseEvent) UnmarshalJSON(data []byte) error {
 type AgentToolResultEvent struct {
 	EventMeta
 	// ToolUseID is the id of the agent.tool_use event.
-	ToolUseID string         `json:"tool_use_id"`
-	Content   []ContentBlock `json:"content,omitzero"`
-	IsError   bool           `json:"is_error,omitempty"`
+	ToolUseID string        `json:"tool_use_id"`
+	Content   ContentBlocks `json:"content,omitzero"`
+	IsError   bool          `json:"is_error,omitempty"`
 }
 
 // Text returns the concatenated text blocks of the result.
@@ -745,13 +661,11 @@ func (e *AgentToolResultEvent) UnmarshalJSON(data []byte) error {
 	type plain AgentToolResultEvent
 	aux := struct {
 		*plain
-		Content lenientContent  `json:"content"`
-		Output  json.RawMessage `json:"output"`
-	}{plain: (*plain)(e), Content: e.Content}
+		Output json.RawMessage `json:"output"`
+	}{plain: (*plain)(e)}
 	if err := json.Unmarshal(data, &aux); err != nil {
 		return err
 	}
-	e.Content = aux.Content
 	if len(e.Content) == 0 && len(aux.Output) > 0 && string(aux.Output) != "null" {
 		text := string(aux.Output)
 		if aux.Output[0] == '"' {
@@ -759,7 +673,7 @@ func (e *AgentToolResultEvent) UnmarshalJSON(data []byte) error {
 				return err
 			}
 		}
-		e.Content = []ContentBlock{TextBlock(text)}
+		e.Content = ContentBlocks{TextBlock(text)}
 	}
 	return nil
 }
@@ -824,9 +738,9 @@ func (e *AgentMCPToolUseEvent) decodeField(key, val []byte) bool {
 type AgentMCPToolResultEvent struct {
 	EventMeta
 	// MCPToolUseID is the id of the agent.mcp_tool_use event.
-	MCPToolUseID string         `json:"mcp_tool_use_id"`
-	Content      []ContentBlock `json:"content,omitzero"`
-	IsError      bool           `json:"is_error,omitempty"`
+	MCPToolUseID string        `json:"mcp_tool_use_id"`
+	Content      ContentBlocks `json:"content,omitzero"`
+	IsError      bool          `json:"is_error,omitempty"`
 }
 
 // Text returns the concatenated text blocks of the result.
@@ -842,20 +756,6 @@ func (e *AgentMCPToolResultEvent) decodeField(key, val []byte) bool {
 		return fastBool(&e.IsError, val)
 	}
 	return e.EventMeta.decodeField(key, val)
-}
-
-// UnmarshalJSON also accepts legacy string content.
-func (e *AgentMCPToolResultEvent) UnmarshalJSON(data []byte) error {
-	type plain AgentMCPToolResultEvent
-	aux := struct {
-		*plain
-		Content lenientContent `json:"content"`
-	}{plain: (*plain)(e), Content: e.Content}
-	if err := json.Unmarshal(data, &aux); err != nil {
-		return err
-	}
-	e.Content = aux.Content
-	return nil
 }
 
 // AgentArtifactDeliveredEvent is an agent.artifact_delivered: the agent
@@ -887,9 +787,9 @@ func (e *AgentArtifactDeliveredEvent) decodeField(key, val []byte) bool {
 // multi-agent session, a thread sent a message to another thread.
 type AgentThreadMessageSentEvent struct {
 	EventMeta
-	Content           []ContentBlock `json:"content"`
-	ToSessionThreadID string         `json:"to_session_thread_id"`
-	ToAgentName       string         `json:"to_agent_name,omitempty"`
+	Content           ContentBlocks `json:"content"`
+	ToSessionThreadID string        `json:"to_session_thread_id"`
+	ToAgentName       string        `json:"to_agent_name,omitempty"`
 }
 
 // Text returns the concatenated text blocks of the message.
@@ -907,27 +807,13 @@ func (e *AgentThreadMessageSentEvent) decodeField(key, val []byte) bool {
 	return e.EventMeta.decodeField(key, val)
 }
 
-// UnmarshalJSON also accepts legacy string content.
-func (e *AgentThreadMessageSentEvent) UnmarshalJSON(data []byte) error {
-	type plain AgentThreadMessageSentEvent
-	aux := struct {
-		*plain
-		Content lenientContent `json:"content"`
-	}{plain: (*plain)(e), Content: e.Content}
-	if err := json.Unmarshal(data, &aux); err != nil {
-		return err
-	}
-	e.Content = aux.Content
-	return nil
-}
-
 // AgentThreadMessageReceivedEvent is an agent.thread_message_received: in a
 // multi-agent session, a thread received a message from another thread.
 type AgentThreadMessageReceivedEvent struct {
 	EventMeta
-	Content             []ContentBlock `json:"content"`
-	FromSessionThreadID string         `json:"from_session_thread_id"`
-	FromAgentName       string         `json:"from_agent_name,omitempty"`
+	Content             ContentBlocks `json:"content"`
+	FromSessionThreadID string        `json:"from_session_thread_id"`
+	FromAgentName       string        `json:"from_agent_name,omitempty"`
 }
 
 // Text returns the concatenated text blocks of the message.
@@ -943,20 +829,6 @@ func (e *AgentThreadMessageReceivedEvent) decodeField(key, val []byte) bool {
 		return fastString(&e.FromAgentName, val)
 	}
 	return e.EventMeta.decodeField(key, val)
-}
-
-// UnmarshalJSON also accepts legacy string content.
-func (e *AgentThreadMessageReceivedEvent) UnmarshalJSON(data []byte) error {
-	type plain AgentThreadMessageReceivedEvent
-	aux := struct {
-		*plain
-		Content lenientContent `json:"content"`
-	}{plain: (*plain)(e), Content: e.Content}
-	if err := json.Unmarshal(data, &aux); err != nil {
-		return err
-	}
-	e.Content = aux.Content
-	return nil
 }
 
 // AgentThreadContextCompactedEvent is an agent.thread_context_compacted: a
