@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/qoder-go/qoder"
+	"github.com/qoder-go/qoder/qodertest"
 )
 
 // exampleServer stands in for the API so that the examples run offline.
@@ -193,4 +194,66 @@ func ExampleSessionsService_Run() {
 	// Output:
 	// Hello World
 	// end_turn 3 events
+}
+
+func ExampleWithCustomTool() {
+	// The in-process fake plays an agent that calls a custom tool.
+	srv := qodertest.Start(qodertest.WithAgent(func(turn *qodertest.Turn) {
+		result, ok := turn.CallCustomTool("get_weather", map[string]any{"city": "Paris"})
+		if ok {
+			turn.Say("The weather: " + result.Text)
+		}
+	}))
+	defer srv.Close()
+	client := srv.Client()
+	ctx := context.Background()
+	sessionID := srv.SeedSession(srv.SeedAgent("weather-bot"), srv.SeedEnvironment("default"))
+
+	turn, err := client.Sessions.Run(ctx, sessionID, "What is the weather in Paris?",
+		qoder.WithCustomTool("get_weather", func(ctx context.Context, use *qoder.AgentCustomToolUseEvent) ([]qoder.ContentBlock, error) {
+			var in struct{ City string }
+			if err := use.DecodeInput(&in); err != nil {
+				return nil, err
+			}
+			return []qoder.ContentBlock{qoder.TextBlock("sunny in " + in.City)}, nil
+		}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(turn.Text())
+	// Output:
+	// The weather: sunny in Paris
+}
+
+func ExampleMessageAccumulator() {
+	srv := qodertest.Start(qodertest.WithAgent(func(turn *qodertest.Turn) {
+		turn.SayDeltas("Hel", "lo, ", "world")
+	}))
+	defer srv.Close()
+	client := srv.Client()
+	ctx := context.Background()
+	sessionID := srv.SeedSession(srv.SeedAgent("greeter"), srv.SeedEnvironment("default"))
+
+	stream, err := client.Events.Stream(ctx, sessionID, &qoder.StreamParams{EventDeltas: []string{"agent.message"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer stream.Close()
+	if _, err := client.Events.SendMessage(ctx, sessionID, "Say hello"); err != nil {
+		log.Fatal(err)
+	}
+	var acc qoder.MessageAccumulator
+	for ev := range stream.Events() {
+		if _, text, changed := acc.Add(ev); changed && text != "" {
+			fmt.Printf("%q\n", text) // the final event replaces the partial text
+		}
+		if _, idle := ev.(*qoder.SessionStatusIdleEvent); idle {
+			stream.Close()
+		}
+	}
+	// Output:
+	// "Hel"
+	// "Hello, "
+	// "Hello, world"
+	// "Hello, world"
 }
