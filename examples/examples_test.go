@@ -1,0 +1,160 @@
+package examples
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// raceEnabled is set when the test runs with -race; the examples are then
+// built with -race too.
+var raceEnabled bool
+
+// expected lists, for each example directory, strings its output must
+// contain when it runs against the in-process fake.
+var expected = map[string][]string{
+	"quickstart": {
+		"running against the in-process fake",
+		"session.status_running",
+		"user.message             Print Hello World with bash",
+		"agent.thinking",
+		`agent.tool_use           Bash {"command":"echo 'Hello World'"}`,
+		`agent.tool_result        "Hello World\n"`,
+		"agent.message            I ran",
+		"span.model_request_end   credits 0.25",
+		"session.status_idle      end_turn",
+	},
+	"conversation": {
+		"[turn 1] agent: Nice to meet you, Ada!",
+		"[turn 2] agent: The smallest prime greater than 20 is 23.",
+		"[turn 3] agent: Your name is Ada",
+		"[turn 3] end_turn, 1 model request(s), 0.25 credits",
+		"3 turns, 0.75 credits; the session reports 0.75",
+	},
+	"streaming-deltas": {
+		"agent: Bytes drift down the wire —\neach delta a ripple,\nthe whole sea arrives.\n",
+		"complete after 12 delta frames",
+		"idle: end_turn",
+	},
+	"custom-tools": {
+		`agent.custom_tool_use    get_weather {"city":"Paris"}`,
+		"session.status_idle      requires_action",
+		`get_weather("Paris") = "18 °C, partly cloudy"`,
+		"user.custom_tool_result",
+		"answer: It is 18 °C, partly cloudy in Paris right now.",
+		"(end_turn, 0.50 credits)",
+	},
+	"tool-confirmation": {
+		`agent.tool_use           Bash {"command":"ls"} (permission: ask)`,
+		`? Bash "ls": allowed`,
+		`agent.tool_result        "notes.txt\nreport.md\n"`,
+		`? Bash "rm -rf ./*": denied`,
+		"user.tool_confirmation   deny Deleting files is not allowed.",
+		"turn ended: end_turn",
+	},
+	"resume": {
+		`msg="qoder: stream dropped"`,
+		`msg="qoder: stream reconnecting"`,
+		" 4 agent.thinking",
+		"session.status_idle",
+		"all 9 events arrived exactly once",
+	},
+	"cancel": {
+		"agent.thinking\n  -> cancel requested; the session is canceling",
+		"stop reason: cancelled",
+	},
+	"pagination": {
+		"List: one page of 10 agents, has_more=true",
+		"agent-25",
+		"15. agent-11",
+		"GET /agents was called 3 times",
+	},
+}
+
+// TestExamples builds every example and runs it without a token, so against
+// the in-process fake, checking that it exits 0 and prints what it should.
+func TestExamples(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs every example program")
+	}
+
+	dirs, err := filepath.Glob("*/main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dirs) == 0 {
+		t.Fatal("no examples found")
+	}
+	for _, d := range dirs {
+		if _, ok := expected[filepath.Dir(d)]; !ok {
+			t.Errorf("example %s has no entry in expected", filepath.Dir(d))
+		}
+	}
+
+	// Build every example at once: one go command shares the work.
+	bin := t.TempDir()
+	args := []string{"build", "-o", bin + string(filepath.Separator)}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	buildCtx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	build := exec.CommandContext(buildCtx, "go", append(args, "./...")...)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go %s: %v\n%s", strings.Join(build.Args[1:], " "), err, out)
+	}
+
+	env := withoutToken(os.Environ())
+	if raceEnabled {
+		// Do not sleep a second at exit, as race-enabled programs do.
+		env = append(env, "GORACE="+os.Getenv("GORACE")+" atexit_sleep_ms=0")
+	}
+	for name, want := range expected {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, filepath.Join(bin, name))
+			cmd.Env = env
+			cmd.WaitDelay = 5 * time.Second
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				t.Fatalf("%s did not finish within 60 s\nstdout:\n%s\nstderr:\n%s", name, &stdout, &stderr)
+			}
+			if err != nil {
+				t.Fatalf("%s: %v\nstdout:\n%s\nstderr:\n%s", name, err, &stdout, &stderr)
+			}
+			if stderr.Len() > 0 {
+				t.Errorf("%s wrote to stderr:\n%s", name, &stderr)
+			}
+			for _, s := range want {
+				if !strings.Contains(stdout.String(), s) {
+					t.Errorf("%s: the output lacks %q\nstdout:\n%s", name, s, &stdout)
+				}
+			}
+		})
+	}
+}
+
+// withoutToken returns env without the variables that would point the
+// examples at the real API.
+func withoutToken(env []string) []string {
+	var out []string
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		switch name {
+		case "QODER_PAT", "QODER_PERSONAL_ACCESS_TOKEN", "QODER_ACCESS_TOKEN", "QODER_BASE_URL":
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
+}
