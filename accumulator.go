@@ -61,10 +61,11 @@ func (p *partialText) append(index int, s string) {
 }
 
 // Add feeds one event to the accumulator. For a frame or final event of a
-// streamed message it returns the event id, the message's text so far (the
-// final text once the buffered event arrived) and changed = true when that
-// text or state changed. Other events, and frames of an event already final,
-// return changed = false.
+// streamed message it returns the event id and the message's text so far
+// (the final text once the buffered event arrived), with changed = true
+// when that text differs from what Add last reported for the id. Other
+// events, and frames of an event already final, return changed = false;
+// use Final to learn whether a message is complete.
 func (a *MessageAccumulator) Add(ev Event) (id string, text string, changed bool) {
 	switch ev := ev.(type) {
 	case *EventStart:
@@ -75,8 +76,9 @@ func (a *MessageAccumulator) Add(ev Event) (id string, text string, changed bool
 		if a.partial == nil {
 			a.partial = make(map[string]*partialText)
 		}
+		prev := a.partial[id]
 		a.partial[id] = &partialText{}
-		return id, "", true
+		return id, "", prev != nil && prev.String() != ""
 	case *EventDelta:
 		id = ev.TargetID
 		if a.isFinal(id) {
@@ -107,12 +109,13 @@ func (a *MessageAccumulator) finish(id, text string) (string, string, bool) {
 	if prev, ok := a.final[id]; ok && prev == text {
 		return id, text, false
 	}
+	changed := text != a.Text(id)
 	delete(a.partial, id)
 	if a.final == nil {
 		a.final = make(map[string]string)
 	}
 	a.final[id] = text
-	return id, text, true
+	return id, text, changed
 }
 
 func (a *MessageAccumulator) isFinal(id string) bool {

@@ -55,7 +55,7 @@ func accAdd(a *MessageAccumulator, ev Event) accResult {
 func TestMessageAccumulator_deltas(t *testing.T) {
 	t.Parallel()
 	var a MessageAccumulator // the zero value is ready
-	assert.Equal(t, accResult{"evt_X", "", true}, accAdd(&a, accStart(t, "evt_X", EventTypeAgentMessage)))
+	assert.Equal(t, accResult{"evt_X", "", false}, accAdd(&a, accStart(t, "evt_X", EventTypeAgentMessage)), "no text yet")
 	assert.Equal(t, accResult{"evt_X", "Hel", true}, accAdd(&a, accDelta(t, "evt_X", 0, "Hel")))
 	assert.Equal(t, accResult{"evt_X", "Hello", true}, accAdd(&a, accDelta(t, "evt_X", 0, "lo")))
 	assert.Equal(t, accResult{"evt_X", "Hello, world", true}, accAdd(&a, accDelta(t, "evt_X", 0, ", world")))
@@ -93,7 +93,7 @@ func TestMessageAccumulator_resumeReplaysStart(t *testing.T) {
 	accAdd(&a, accDelta(t, "evt_X", 0, ", wor"))
 	// The connection drops; resuming from an older cursor replays the
 	// start and the retained deltas, then continues live (case 1).
-	assert.Equal(t, accResult{"evt_X", "", true}, accAdd(&a, accStart(t, "evt_X", EventTypeAgentMessage)))
+	assert.Equal(t, accResult{"evt_X", "", true}, accAdd(&a, accStart(t, "evt_X", EventTypeAgentMessage)), "the partial text is reset")
 	accAdd(&a, accDelta(t, "evt_X", 0, "Hello"))
 	accAdd(&a, accDelta(t, "evt_X", 0, ", wor"))
 	assert.Equal(t, accResult{"evt_X", "Hello, world", true}, accAdd(&a, accDelta(t, "evt_X", 0, "ld")))
@@ -133,20 +133,32 @@ func TestMessageAccumulator_interleavedIDs(t *testing.T) {
 	accAdd(&a, accDelta(t, "evt_A", 0, "a1"))
 	accAdd(&a, accDelta(t, "evt_B", 0, "b1"))
 	accAdd(&a, accDelta(t, "evt_A", 0, "a2"))
-	assert.Equal(t, accResult{"evt_A", "a1a2", true}, accAdd(&a, accFinal(t, "evt_A", "a1a2")))
+	assert.Equal(t, accResult{"evt_A", "a1a2", false}, accAdd(&a, accFinal(t, "evt_A", "a1a2")), "the final text equals the partial text")
+	assert.True(t, a.Final("evt_A"))
 	assert.Equal(t, accResult{"evt_B", "b1b2", true}, accAdd(&a, accDelta(t, "evt_B", 0, "b2")))
 	assert.Equal(t, "a1a2", a.Text("evt_A"))
 	assert.Equal(t, "b1b2", a.Text("evt_B"))
 	assert.False(t, a.Final("evt_B"))
 }
 
+func TestMessageAccumulator_replayedStartReportsTheReset(t *testing.T) {
+	t.Parallel()
+	var a MessageAccumulator
+	accAdd(&a, accStart(t, "evt_R", EventTypeAgentMessage))
+	accAdd(&a, accDelta(t, "evt_R", 0, "par"))
+	// A resumed stream replays the start: the partial text is dropped.
+	assert.Equal(t, accResult{"evt_R", "", true}, accAdd(&a, accStart(t, "evt_R", EventTypeAgentMessage)))
+	assert.Equal(t, accResult{"evt_R", "par", true}, accAdd(&a, accDelta(t, "evt_R", 0, "par")))
+	assert.Equal(t, accResult{"evt_R", "partial", true}, accAdd(&a, accFinal(t, "evt_R", "partial")))
+}
+
 func TestMessageAccumulator_thinking(t *testing.T) {
 	t.Parallel()
 	var a MessageAccumulator
 	// Thinking is start-only: an event_start and then the marker event.
-	assert.Equal(t, accResult{"evt_T", "", true}, accAdd(&a, accStart(t, "evt_T", EventTypeAgentThinking)))
+	assert.Equal(t, accResult{"evt_T", "", false}, accAdd(&a, accStart(t, "evt_T", EventTypeAgentThinking)))
 	ev := accDecode(t, EventTypeAgentThinking, `{"id":"evt_T","type":"agent.thinking"}`)
-	assert.Equal(t, accResult{"evt_T", "", true}, accAdd(&a, ev))
+	assert.Equal(t, accResult{"evt_T", "", false}, accAdd(&a, ev), "a text-less marker changes no text")
 	assert.True(t, a.Final("evt_T"))
 	assert.Empty(t, a.partial)
 }

@@ -244,8 +244,8 @@ func ExampleMessageAccumulator() {
 	}
 	var acc qoder.MessageAccumulator
 	for ev := range stream.Events() {
-		if _, text, changed := acc.Add(ev); changed && text != "" {
-			fmt.Printf("%q\n", text) // the final event replaces the partial text
+		if _, text, changed := acc.Add(ev); changed {
+			fmt.Printf("%q\n", text)
 		}
 		if _, idle := ev.(*qoder.SessionStatusIdleEvent); idle {
 			stream.Close()
@@ -254,6 +254,5 @@ func ExampleMessageAccumulator() {
 	// Output:
 	// "Hel"
 	// "Hello, "
-	// "Hello, world"
 	// "Hello, world"
 }
