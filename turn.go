@@ -9,9 +9,10 @@ import (
 
 // Errors a turn can end with.
 var (
-	// ErrTurnFailed means the agent could not finish the turn: a
-	// session.error whose retries ran out, or an idle with stop reason
-	// retries_exhausted or budget_reached.
+	// ErrTurnFailed means the agent could not finish the turn: the last
+	// session.error of the turn had retry status exhausted or terminal, or
+	// the turn ended idle with stop reason retries_exhausted or
+	// budget_reached.
 	ErrTurnFailed = errors.New("qoder: turn failed")
 	// ErrRequiresAction means the turn paused for a tool confirmation or a
 	// custom tool result that no handler of the Run call could give.
@@ -245,6 +246,14 @@ func (r *turnRunner) handle(ev Event) (bool, error) {
 			return false, r.answer(e.StopReason.EventIDs)
 		case StopReasonRetriesExhausted, StopReasonBudgetReached:
 			return true, r.failure(string(e.StopReason.Type))
+		case StopReasonCancelled:
+			return true, nil
+		}
+		if n := len(r.turn.Errors); n > 0 && r.turn.Errors[n-1].RetryStatus != nil {
+			switch r.turn.Errors[n-1].RetryStatus.Type {
+			case RetryStatusExhausted, RetryStatusTerminal:
+				return true, r.failure("session.error retries " + string(r.turn.Errors[n-1].RetryStatus.Type))
+			}
 		}
 		return true, nil
 	}
