@@ -8,10 +8,10 @@ import (
 	"io"
 	"iter"
 	"log/slog"
+	mrand "math/rand/v2"
 	"mime"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/qoder-go/qoder/internal/sse"
@@ -23,6 +23,13 @@ const (
 	defaultIdleTimeout   = 45 * time.Second
 	defaultMaxEventSize  = 16 << 20
 	dedupWindow          = 1024
+	// healthyConnection is how long a connection must stay up for its drop
+	// not to count as a failed attempt, even if it delivered no event (an
+	// idle session kept alive by heartbeats).
+	healthyConnection = time.Minute
+	// maxContentTypeBody bounds what is read of a 200 response that is not
+	// an event stream, for the error.
+	maxContentTypeBody = 4 << 10
 )
 
 // Errors a stream can end with (besides *APIError and context errors).
@@ -59,8 +66,8 @@ type StreamParams struct {
 	// with io.ErrUnexpectedEOF or the read error.
 	NoResume bool `url:"-"`
 	// MaxReconnects is how many consecutive failed connection attempts end
-	// the stream (default 10). An attempt that delivered an event resets
-	// the count.
+	// the stream (default 10). An attempt that delivered an event, or that
+	// stayed connected for a minute, resets the count.
 	MaxReconnects int `url:"-"`
 	// IdleTimeout is how long the stream may receive nothing before it
 	// reconnects (default 45 s, three missed heartbeats). Negative turns the
@@ -88,27 +95,33 @@ type Stream struct {
 	cancel  context.CancelCauseFunc
 	backoff func(int) time.Duration
 
-	readMu     sync.Mutex // held by Next; Close takes it to release the body
-	body       io.ReadCloser
-	reader     *sse.Reader
-	attemptCtx context.Context
-	attempt    context.CancelCauseFunc
-	idle       *time.Timer
-	failures   int  // consecutive failed attempts
-	progress   bool // the current attempt delivered an event
-	lastErr    error
-	retryAfter time.Duration
+	readMu      sync.Mutex // held by Next; Close takes it to release the body
+	body        io.ReadCloser
+	reader      *sse.Reader
+	attemptCtx  context.Context
+	attempt     context.CancelCauseFunc
+	idle        *time.Timer
+	connectedAt time.Time // when the current connection's headers arrived
+	healthyAt   time.Duration
+	failures    int  // consecutive failed attempts
+	progress    bool // the current attempt delivered an event
+	lastErr     error
+	retryAfter  time.Duration // the Retry-After of the last refusal
+	hasAfter    bool          // retryAfter is set; it is used once
+	serverRetry time.Duration // the last retry: value the server sent
+	hasRetry    bool
 
 	current  Event
 	finished bool
-	terminal bool // a terminal event was delivered; end after it
+	terminal bool   // a terminal event was delivered; end after it
+	cursor   string // id of the last complete event read: the resume point
 
-	lastID atomic.Pointer[string]
 	seen   map[string]struct{}
 	ring   []string
 	ringAt int
 
 	mu       sync.Mutex
+	lastID   string // id of the last complete event handed to the caller
 	err      error
 	closed   bool
 	chOnce   sync.Once
@@ -157,24 +170,29 @@ func (c *Client) openStream(ctx context.Context, path string, params *StreamPara
 	req.accept = "text/event-stream"
 	sctx, cancel := context.WithCancelCause(ctx)
 	s := &Stream{
-		client:  c,
-		req:     req,
-		params:  p,
-		logger:  c.logger,
-		ctx:     sctx,
-		cancel:  cancel,
-		backoff: c.backoff,
-		seen:    make(map[string]struct{}, dedupWindow),
-		ring:    make([]string, dedupWindow),
+		client:    c,
+		req:       req,
+		params:    p,
+		logger:    c.logger,
+		ctx:       sctx,
+		cancel:    cancel,
+		backoff:   c.backoff,
+		healthyAt: healthyConnection,
+		seen:      make(map[string]struct{}, dedupWindow),
+		ring:      make([]string, dedupWindow),
 	}
 	if p.LastEventID != "" {
-		id := p.LastEventID
-		s.lastID.Store(&id)
-		s.remember(id)
+		s.cursor, s.lastID = p.LastEventID, p.LastEventID
+		s.remember(p.LastEventID)
 	}
 	s.readMu.Lock()
 	defer s.readMu.Unlock()
 	if err := s.connect(true); err != nil {
+		cancel(err)
+		return nil, err
+	}
+	if s.body == nil { // ctx ended while connecting
+		err := context.Cause(ctx)
 		cancel(err)
 		return nil, err
 	}
@@ -194,9 +212,14 @@ func (s *Stream) Events() <-chan Event {
 		go func() {
 			defer close(s.done)
 			defer close(s.ch)
-			for s.Next() {
+			for {
+				ev, cursor, ok := s.read()
+				if !ok {
+					return
+				}
 				select {
-				case s.ch <- s.current:
+				case s.ch <- ev:
+					s.publish(cursor)
 				case <-s.ctx.Done():
 					s.finish(nil)
 					return
@@ -226,13 +249,42 @@ func (s *Stream) All() iter.Seq2[Event, error] {
 // Event returns the event Next moved to.
 func (s *Stream) Event() Event { return s.current }
 
-// LastEventID returns the id of the last complete event delivered (never a
-// delta frame's): pass it as StreamParams.LastEventID to resume later.
+// LastEventID returns the id of the last complete event delivered to the
+// caller (never a delta frame's): pass it as StreamParams.LastEventID to
+// resume later. With Events it follows what was received from the channel:
+// right after a receive it may for a moment still name the previous event
+// (a resume from there repeats one event), but it never names an event not
+// yet received, and it is exact once the channel is closed.
 func (s *Stream) LastEventID() string {
-	if p := s.lastID.Load(); p != nil {
-		return *p
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastID
+}
+
+// resumeFrom sets the resume point of a stream that has not delivered a
+// complete event yet: a reconnect before the first event then sends
+// Last-Event-ID id, and the server replays what came after id instead of
+// starting at the live tail, where the events in between would be lost. It
+// is meant for an event the caller sent after opening the stream, such as
+// the accepted user.message of a turn. Unlike StreamParams.LastEventID, id
+// is not marked as delivered: if the server sends that event, it is
+// delivered. It reports whether id was taken. Do not call it while Next
+// blocks: it waits for the read lock.
+func (s *Stream) resumeFrom(id string) bool {
+	s.readMu.Lock()
+	defer s.readMu.Unlock()
+	if id == "" || s.cursor != "" || s.finished {
+		return false
 	}
-	return ""
+	s.cursor = id
+	return true
+}
+
+// publish records cursor as the resume point of what the caller has got.
+func (s *Stream) publish(cursor string) {
+	s.mu.Lock()
+	s.lastID = cursor
+	s.mu.Unlock()
 }
 
 // Err returns why the stream ended: nil after Close, a terminal event or a
@@ -270,41 +322,51 @@ func (s *Stream) Close() error {
 // Next moves to the next event, blocking until one arrives. It returns
 // false when the stream has ended; Err says why.
 func (s *Stream) Next() bool {
+	ev, cursor, ok := s.read()
+	if ok {
+		s.current = ev
+		s.publish(cursor)
+	}
+	return ok
+}
+
+// read returns the next event and the resume point after it, or false when
+// the stream has ended.
+func (s *Stream) read() (Event, string, bool) {
 	s.readMu.Lock()
 	defer s.readMu.Unlock()
 	for {
 		if s.finished || s.terminal {
 			s.finishLocked(nil)
-			return false
+			return nil, "", false
 		}
 		if s.ctx.Err() != nil {
 			s.finishLocked(nil)
-			return false
+			return nil, "", false
 		}
 		if s.body == nil {
 			if err := s.reconnect(); err != nil {
 				s.finishLocked(err)
-				return false
+				return nil, "", false
 			}
+			continue // connected, or ctx ended
 		}
 		frame, err := s.reader.Next()
 		if err != nil {
 			if fatal := s.handleReadError(err); fatal != nil {
 				s.finishLocked(fatal)
-				return false
+				return nil, "", false
 			}
 			continue
 		}
 		ev, ok, err := s.accept(frame)
 		if err != nil {
 			s.finishLocked(err)
-			return false
+			return nil, "", false
 		}
-		if !ok {
-			continue
+		if ok {
+			return ev, s.cursor, true
 		}
-		s.current = ev
-		return true
 	}
 }
 
@@ -338,13 +400,13 @@ func (s *Stream) accept(f sse.Frame) (Event, bool, error) {
 				return nil, false, nil
 			}
 			s.remember(id)
-			s.lastID.Store(&id)
-		case f.ID != "":
-			// The JSON carries no id: resume from the frame's SSE id, but do
-			// not deduplicate by it, since an id-less frame inherits the
+			s.cursor = id
+		case f.ID != "" && f.Event != EventTypeEventStart && f.Event != EventTypeEventDelta:
+			// The JSON carries no id (it may not even be JSON): resume from
+			// the frame's SSE id, unless the frame is a malformed delta, but
+			// do not deduplicate by it, since an id-less frame inherits the
 			// previous frame's id.
-			frameID := f.ID
-			s.lastID.Store(&frameID)
+			s.cursor = f.ID
 		}
 		if isTerminalEvent(ev) {
 			s.terminal = true
@@ -371,6 +433,9 @@ func (s *Stream) handleReadError(err error) error {
 	if s.attemptCtx != nil && errors.Is(context.Cause(s.attemptCtx), errIdleTimeout) {
 		reason = fmt.Errorf("no data for %s", s.params.IdleTimeout)
 	}
+	if !s.connectedAt.IsZero() && time.Since(s.connectedAt) >= s.healthyAt {
+		s.progress = true // a long-lived connection was healthy
+	}
 	s.closeBody()
 	switch {
 	case s.ctx.Err() != nil:
@@ -384,7 +449,7 @@ func (s *Stream) handleReadError(err error) error {
 		return reason
 	}
 	s.lastErr = reason
-	s.log("qoder: stream dropped", slog.String("reason", reason.Error()), slog.String("last_event_id", s.LastEventID()))
+	s.log("qoder: stream dropped", slog.String("reason", reason.Error()), slog.String("last_event_id", s.cursor))
 	return nil
 }
 
@@ -407,10 +472,15 @@ func (s *Stream) connect(first bool) error {
 	for {
 		if !first {
 			if s.failures >= s.params.MaxReconnects {
-				return fmt.Errorf("%w after %d consecutive failed attempts: %w", ErrStreamGaveUp, s.failures, s.lastErr)
+				last := s.lastErr
+				if last == nil {
+					last = io.ErrUnexpectedEOF
+				}
+				s.log("qoder: stream giving up", slog.Int("failures", s.failures), slog.String("reason", last.Error()))
+				return fmt.Errorf("%w after %d consecutive failed attempts: %w", ErrStreamGaveUp, s.failures, last)
 			}
 			delay := s.reconnectDelay()
-			s.log("qoder: stream reconnecting", slog.Int("failures", s.failures), slog.Duration("delay", delay), slog.String("last_event_id", s.LastEventID()))
+			s.log("qoder: stream reconnecting", slog.Int("failures", s.failures), slog.Duration("delay", delay), slog.String("last_event_id", s.cursor))
 			if err := sleepCtx(s.ctx, delay); err != nil {
 				return nil
 			}
@@ -432,20 +502,22 @@ func (s *Stream) connect(first bool) error {
 }
 
 // reconnectDelay is the wait before the next attempt: a Retry-After the
-// server sent with its last refusal, else the server's retry: value or the
-// client's backoff, growing with consecutive failures.
+// server sent with its last refusal, else the client's backoff, growing with
+// consecutive failures. A retry: value from the server replaces the
+// backoff's base: it doubles with each consecutive failure up to 8 s (or the
+// value itself when larger, at most a minute), less a random quarter.
 func (s *Stream) reconnectDelay() time.Duration {
-	if d := s.retryAfter; d > 0 {
-		s.retryAfter = 0
-		return d
+	if s.hasAfter { // Retry-After: 0 means at once
+		s.hasAfter = false
+		return s.retryAfter
 	}
 	n := min(s.failures, 6)
-	if s.reader != nil {
-		if base, ok := s.reader.Retry(); ok {
-			return min(base<<n, maxBackoff)
-		}
+	if !s.hasRetry {
+		return s.backoff(n)
 	}
-	return s.backoff(n)
+	base := min(s.serverRetry, maxRetryAfter)
+	d := min(base<<n, max(base, maxBackoff))
+	return d - time.Duration(mrand.Int64N(int64(d/4)+1))
 }
 
 // open makes one connection attempt. It reports whether a failure is
@@ -458,8 +530,8 @@ func (s *Stream) open() (bool, error) {
 		return false, err
 	}
 	req.Header.Set("Cache-Control", "no-cache")
-	if id := s.LastEventID(); id != "" {
-		req.Header.Set("Last-Event-ID", id)
+	if s.cursor != "" {
+		req.Header.Set("Last-Event-ID", s.cursor)
 	}
 	// The watchdog covers waiting for the response headers too, so a server
 	// that never answers cannot hang the stream.
@@ -489,12 +561,13 @@ func (s *Stream) open() (bool, error) {
 		fail()
 		retry, _ := shouldRetry(http.MethodGet, false, resp, nil)
 		if d, ok := retryAfter(resp, time.Now()); ok && retry {
-			s.retryAfter = d
+			s.retryAfter, s.hasAfter = d, true
 		}
 		return retry, newAPIError(http.MethodGet, "/"+s.req.path, resp, data)
 	}
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "text/event-stream" {
-		data, _ := readBody(resp)
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, maxContentTypeBody))
+		_ = resp.Body.Close()
 		fail()
 		return false, &APIError{
 			StatusCode: resp.StatusCode,
@@ -513,14 +586,22 @@ func (s *Stream) open() (bool, error) {
 	}
 	s.body = body
 	s.idle = idle
+	s.connectedAt = time.Now()
 	s.attemptCtx = actx
 	s.attempt = acancel
 	s.reader = sse.NewReader(body, s.params.MaxEventSize)
 	return false, nil
 }
 
-// closeBody releases the current connection, if any.
+// closeBody releases the current connection, if any, keeping the retry:
+// value it carried for the next reconnect.
 func (s *Stream) closeBody() {
+	if s.reader != nil {
+		if d, ok := s.reader.Retry(); ok {
+			s.serverRetry, s.hasRetry = d, true
+		}
+	}
+	s.connectedAt = time.Time{}
 	if s.idle != nil {
 		s.idle.Stop()
 		s.idle = nil

@@ -75,6 +75,11 @@ func (s *SessionsService) RunEvents(ctx context.Context, sessionID string, input
 	for _, ev := range accepted {
 		r.inputIDs[ev.EventID()] = true
 	}
+	if len(accepted) > 0 {
+		// Should the stream drop before its first event, resume after our
+		// input instead of at the live tail, which would skip the turn.
+		stream.resumeFrom(accepted[0].EventID())
+	}
 	for stream.Next() {
 		done, err := r.handle(stream.Event())
 		if done || err != nil {

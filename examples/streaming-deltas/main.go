@@ -58,21 +58,20 @@ func run(ctx context.Context) error {
 				deltas[d.TargetID]++
 			}
 			id, text, changed := acc.Add(ev)
-			if !changed {
-				continue
+			if changed {
+				if _, started := shown[id]; !started {
+					fmt.Print("agent: ")
+				}
+				// Print what is new. The final event is authoritative: should
+				// it differ from the previewed text, print it whole.
+				if prev := shown[id]; strings.HasPrefix(text, prev) {
+					fmt.Print(text[len(prev):])
+				} else {
+					fmt.Print("\nagent (final): ", text)
+				}
+				shown[id] = text
 			}
-			if _, started := shown[id]; !started {
-				fmt.Print("agent: ")
-			}
-			// Print what is new. The final event is authoritative: should it
-			// differ from the previewed text, print it whole.
-			if prev := shown[id]; strings.HasPrefix(text, prev) {
-				fmt.Print(text[len(prev):])
-			} else {
-				fmt.Print("\nagent (final): ", text)
-			}
-			shown[id] = text
-			if acc.Final(id) {
+			if _, final := ev.(*qoder.AgentMessageEvent); final {
 				fmt.Printf("\n(message %s complete after %d delta frames)\n", id, deltas[id])
 			}
 		case *qoder.SessionStatusIdleEvent:
