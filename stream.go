@@ -87,13 +87,14 @@ type StreamParams struct {
 // of [Stream.Events], the scanner form [Stream.Next] / [Stream.Event], or
 // the iterator [Stream.All]. Then check [Stream.Err]. Always Close it.
 type Stream struct {
-	client  *Client
-	req     *preparedRequest
-	params  StreamParams
-	logger  *slog.Logger
-	ctx     context.Context
-	cancel  context.CancelCauseFunc
-	backoff func(int) time.Duration
+	client   *Client
+	req      *preparedRequest
+	params   StreamParams
+	logger   *slog.Logger
+	ctx      context.Context
+	cancel   context.CancelCauseFunc
+	backoff  func(int) time.Duration
+	threadID string // set on a thread stream
 
 	readMu      sync.Mutex // held by Next; Close takes it to release the body
 	body        io.ReadCloser
@@ -145,11 +146,12 @@ func (s *EventsService) Stream(ctx context.Context, sessionID string, params *St
 	if err != nil {
 		return nil, err
 	}
-	return s.client.openStream(ctx, path, params, opts)
+	return s.client.openStream(ctx, path, "", params, opts)
 }
 
-// openStream prepares a stream on path and makes its first connection.
-func (c *Client) openStream(ctx context.Context, path string, params *StreamParams, opts []RequestOption) (*Stream, error) {
+// openStream prepares a stream on path and makes its first connection. A
+// thread stream (threadID set) also ends when that thread terminates.
+func (c *Client) openStream(ctx context.Context, path, threadID string, params *StreamParams, opts []RequestOption) (*Stream, error) {
 	var p StreamParams
 	if params != nil {
 		p = *params
@@ -178,6 +180,7 @@ func (c *Client) openStream(ctx context.Context, path string, params *StreamPara
 		cancel:    cancel,
 		backoff:   c.backoff,
 		healthyAt: healthyConnection,
+		threadID:  threadID,
 		seen:      make(map[string]struct{}, dedupWindow),
 		ring:      make([]string, dedupWindow),
 	}
@@ -408,12 +411,19 @@ func (s *Stream) accept(f sse.Frame) (Event, bool, error) {
 			// previous frame's id.
 			s.cursor = f.ID
 		}
-		if isTerminalEvent(ev) {
+		if isTerminalEvent(ev) || s.endsThread(ev) {
 			s.terminal = true
 		}
 	}
 	s.progress = true
 	return ev, true, nil
+}
+
+// endsThread reports whether ev terminates the thread a thread stream
+// follows.
+func (s *Stream) endsThread(ev Event) bool {
+	e, ok := ev.(*SessionThreadStatusTerminatedEvent)
+	return ok && s.threadID != "" && e.SessionThreadID == s.threadID
 }
 
 // remember records id in the bounded window of delivered ids.

@@ -2169,6 +2169,26 @@ func TestSessionThreadsService_Stream(t *testing.T) {
 	assert.ErrorContains(t, err, "thread_id")
 }
 
+func TestSessionThreadsService_StreamEndsWhenTheThreadTerminates(t *testing.T) {
+	c, mux := newTestClient(t)
+	rr := &streamReqs{}
+	mux.HandleFunc("GET /api-test/sessions/sess_1/threads/sthr_1/stream", func(w http.ResponseWriter, r *http.Request) {
+		rr.add(r)
+		sseStart(w)
+		sseWrite(w,
+			sseEvent("evt_1", EventTypeSessionThreadStatusTerminated, `,"session_thread_id":"sthr_other","agent_name":"other"`),
+			sseEvent("evt_2", EventTypeSessionThreadStatusTerminated, `,"session_thread_id":"sthr_1","agent_name":"worker"`))
+		abort() // a stream that went on would reconnect here
+	})
+	s, err := c.Sessions.Threads.Stream(streamCtx(t), "sess_1", "sthr_1", nil)
+	require.NoError(t, err)
+	defer s.Close()
+	evs := collectStream(t, s, streamWait)
+	require.NoError(t, s.Err())
+	assert.Equal(t, idRange(1, 2), eventIDs(evs), "another thread's end does not end the stream")
+	assert.Len(t, rr.list(), 1, "no reconnect after the thread terminated")
+}
+
 func TestStream_logsReconnects(t *testing.T) {
 	logs := &streamLogRecorder{}
 	c, _ := newStreamTest(t, func(w http.ResponseWriter, r *http.Request, n int) {

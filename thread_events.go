@@ -27,7 +27,8 @@ func (s *SessionThreadsService) AllEvents(ctx context.Context, sessionID, thread
 }
 
 // Stream opens the event stream of one thread. It behaves like
-// [EventsService.Stream], resuming included.
+// [EventsService.Stream], resuming included, and also ends after the
+// thread's session.thread_status_terminated.
 //
 // API: GET /sessions/{session_id}/threads/{thread_id}/stream
 func (s *SessionThreadsService) Stream(ctx context.Context, sessionID, threadID string, params *StreamParams, opts ...RequestOption) (*Stream, error) {
@@ -35,5 +36,5 @@ func (s *SessionThreadsService) Stream(ctx context.Context, sessionID, threadID 
 	if err != nil {
 		return nil, err
 	}
-	return s.client.openStream(ctx, path, params, opts)
+	return s.client.openStream(ctx, path, threadID, params, opts)
 }
