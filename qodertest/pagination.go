@@ -2,6 +2,7 @@ package qodertest
 
 import (
 	"encoding/base64"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -260,4 +261,51 @@ func queryList(q url.Values, names ...string) []string {
 		}
 	}
 	return out
+}
+
+// resourceList is the parsed query of a resource list (agents,
+// environments, sessions): include_archived, created_at bounds, order
+// (newest first by default) and paging.
+type resourceList struct {
+	archived bool
+	created  timeFilter
+	desc     bool
+	page     pageQuery
+	kind     string
+	entries  []entry
+}
+
+// parseResourceList reads the query of the list of kind (such as "agent");
+// s.mu must be held, for the cursor lookup.
+func (s *Server) parseResourceList(q url.Values, kind string) (*resourceList, *apiError) {
+	l := &resourceList{kind: kind + "s"}
+	var e *apiError
+	if l.archived, e = boolParam(q, "include_archived"); e != nil {
+		return nil, e
+	}
+	if l.created, e = parseTimeFilter(q, "created_at"); e != nil {
+		return nil, e
+	}
+	if l.desc, e = orderParam(q, "desc"); e != nil {
+		return nil, e
+	}
+	if l.page, e = parsePage(q, 100, l.kind, s.resourceResolver(kind)); e != nil {
+		return nil, e
+	}
+	return l, nil
+}
+
+// add lists an item unless the archive or created_at filters leave it out;
+// value is called only for items that are kept.
+func (l *resourceList) add(seq int64, id string, archivedAt, createdAt time.Time, value func() any) {
+	if (!l.archived && !archivedAt.IsZero()) || !l.created.match(createdAt) {
+		return
+	}
+	l.entries = append(l.entries, entry{seq: seq, id: id, value: value()})
+}
+
+// result sorts the kept items and cuts the requested page.
+func (l *resourceList) result() (int, any) {
+	sortEntries(l.entries, l.desc)
+	return http.StatusOK, paginate(l.entries, l.desc, l.page, l.kind)
 }

@@ -190,34 +190,16 @@ func (s *Server) getAgent(c *call) (int, any) {
 }
 
 func (s *Server) listAgents(c *call) (int, any) {
-	q := c.r.URL.Query()
-	archived, e := boolParam(q, "include_archived")
-	if e != nil {
-		return 0, e
-	}
-	tf, e := parseTimeFilter(q, "created_at")
-	if e != nil {
-		return 0, e
-	}
-	desc, e := orderParam(q, "desc")
-	if e != nil {
-		return 0, e
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	pq, e := parsePage(q, 100, "agents", s.resourceResolver("agent"))
+	l, e := s.parseResourceList(c.r.URL.Query(), "agent")
 	if e != nil {
 		return 0, e
 	}
-	var entries []entry
 	for _, a := range s.agents {
-		if (!archived && !a.archivedAt.IsZero()) || !tf.match(a.createdAt) {
-			continue
-		}
-		entries = append(entries, entry{seq: a.seq, id: a.id, value: a.wire(0)})
+		l.add(a.seq, a.id, a.archivedAt, a.createdAt, func() any { return a.wire(0) })
 	}
-	sortEntries(entries, desc)
-	return http.StatusOK, paginate(entries, desc, pq, "agents")
+	return l.result()
 }
 
 // updateAgent needs the agent's current version in the body: a stale one

@@ -210,34 +210,16 @@ func (s *Server) getEnvironment(c *call) (int, any) {
 }
 
 func (s *Server) listEnvironments(c *call) (int, any) {
-	q := c.r.URL.Query()
-	archived, e := boolParam(q, "include_archived")
-	if e != nil {
-		return 0, e
-	}
-	tf, e := parseTimeFilter(q, "created_at")
-	if e != nil {
-		return 0, e
-	}
-	desc, e := orderParam(q, "desc")
-	if e != nil {
-		return 0, e
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	pq, e := parsePage(q, 100, "environments", s.resourceResolver("environment"))
+	l, e := s.parseResourceList(c.r.URL.Query(), "environment")
 	if e != nil {
 		return 0, e
 	}
-	var entries []entry
 	for _, env := range s.envs {
-		if (!archived && !env.archivedAt.IsZero()) || !tf.match(env.createdAt) {
-			continue
-		}
-		entries = append(entries, entry{seq: env.seq, id: env.id, value: env.wire()})
+		l.add(env.seq, env.id, env.archivedAt, env.createdAt, func() any { return env.wire() })
 	}
-	sortEntries(entries, desc)
-	return http.StatusOK, paginate(entries, desc, pq, "environments")
+	return l.result()
 }
 
 // sortEntries puts entries in list order.

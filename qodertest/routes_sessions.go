@@ -320,18 +320,6 @@ var listStatuses = []string{statusRescheduling, statusRunning, statusIdle, statu
 // order is desc by default.
 func (s *Server) listSessions(c *call) (int, any) {
 	q := c.r.URL.Query()
-	archived, e := boolParam(q, "include_archived")
-	if e != nil {
-		return 0, e
-	}
-	tf, e := parseTimeFilter(q, "created_at")
-	if e != nil {
-		return 0, e
-	}
-	desc, e := orderParam(q, "desc")
-	if e != nil {
-		return 0, e
-	}
 	statuses := queryList(q, "statuses", "statuses[]")
 	for _, st := range statuses {
 		if !slices.Contains(listStatuses, st) {
@@ -351,25 +339,21 @@ func (s *Server) listSessions(c *call) (int, any) {
 	unmatched := q.Get("deployment_id") != "" || q.Get("memory_store_id") != ""
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	pq, e := parsePage(q, 100, "sessions", s.resourceResolver("session"))
+	l, e := s.parseResourceList(q, "session")
 	if e != nil {
 		return 0, e
 	}
-	var entries []entry
 	for _, ss := range s.sessions {
 		switch {
 		case unmatched,
-			!archived && !ss.archivedAt.IsZero(),
 			agentID != "" && ss.agentID != agentID,
 			agentVersion != 0 && ss.agentVersion != agentVersion,
-			len(statuses) > 0 && !slices.Contains(statuses, ss.status),
-			!tf.match(ss.createdAt):
+			len(statuses) > 0 && !slices.Contains(statuses, ss.status):
 			continue
 		}
-		entries = append(entries, entry{seq: ss.seq, id: ss.id, value: ss.wire()})
+		l.add(ss.seq, ss.id, ss.archivedAt, ss.createdAt, func() any { return ss.wire() })
 	}
-	sortEntries(entries, desc)
-	return http.StatusOK, paginate(entries, desc, pq, "sessions")
+	return l.result()
 }
 
 // updateSession changes title, metadata (a patch), environment variables,
