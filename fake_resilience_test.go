@@ -32,6 +32,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/qoder-go/qoder"
+	"github.com/qoder-go/qoder/internal/leakcheck"
 	"github.com/qoder-go/qoder/qodertest"
 )
 
@@ -259,26 +260,6 @@ func frWaitFor(t *testing.T, what string, cond func() bool) {
 			require.FailNowf(t, "timeout", "waited %s for %s", frWait, what)
 		}
 		time.Sleep(2 * time.Millisecond)
-	}
-}
-
-// frCheckGoroutines closes the client's idle connections and waits until
-// the number of goroutines is back to base.
-func frCheckGoroutines(t *testing.T, env *frEnv, base int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		env.hc.CloseIdleConnections()
-		n := runtime.NumGoroutine()
-		if n <= base {
-			return
-		}
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			require.FailNowf(t, "goroutine leak", "%d goroutines, baseline %d:\n%s", n, base, buf)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -1553,4 +1534,11 @@ func TestFakeResilience_RunDropBeforeFirstEvent(t *testing.T) {
 			assert.Equal(t, "answer", turn.Text())
 		})
 	}
+}
+
+// frCheckGoroutines waits until the number of goroutines is back at base,
+// closing the client's idle connections before each count.
+func frCheckGoroutines(t *testing.T, env *frEnv, base int) {
+	t.Helper()
+	leakcheck.Wait(t, base, env.hc.CloseIdleConnections)
 }

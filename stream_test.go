@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qoder-go/qoder/internal/leakcheck"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -261,26 +262,6 @@ func idRange(from, to int) []string {
 		ids = append(ids, fmt.Sprintf("evt_%d", i))
 	}
 	return ids
-}
-
-// waitGoroutines polls until the number of goroutines is back at baseline
-// and fails the test with a dump if it is not within a few seconds.
-func waitGoroutines(t *testing.T, c *Client, baseline int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		c.httpClient.CloseIdleConnections()
-		n := runtime.NumGoroutine()
-		if n <= baseline {
-			return
-		}
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			t.Fatalf("%d goroutines, want at most %d:\n%s", n, baseline, buf)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // sseBlock is one blank-line-terminated block of an LF transcript.
@@ -2242,4 +2223,11 @@ func TestStream_lastEventIDFollowsTheConsumer(t *testing.T) {
 	assert.Eventually(t, func() bool { return s.LastEventID() == "evt_2" }, streamWait, time.Millisecond)
 	require.NoError(t, s.Close())
 	assert.Equal(t, "evt_2", s.LastEventID(), "exact once the stream is closed")
+}
+
+// waitGoroutines waits until the number of goroutines is back at baseline,
+// closing c's idle connections before each count.
+func waitGoroutines(t *testing.T, c *Client, baseline int) {
+	t.Helper()
+	leakcheck.Wait(t, baseline, c.httpClient.CloseIdleConnections)
 }

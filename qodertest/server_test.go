@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qoder-go/qoder/internal/leakcheck"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -185,17 +186,8 @@ func TestIDsAndTimestamps(t *testing.T) {
 	assert.Regexp(t, timePattern, d["processed_at"])
 }
 
-// assertNoLeak polls until at most base goroutines run. (It does not use
-// assert.Eventually, whose own goroutines would count.)
+// assertNoLeak waits until at most base goroutines run.
 func assertNoLeak(t *testing.T, base int) {
 	t.Helper()
-	deadline := time.Now().Add(wait)
-	for runtime.NumGoroutine() > base && time.Now().Before(deadline) {
-		runtime.Gosched()
-		time.Sleep(5 * time.Millisecond)
-	}
-	if n := runtime.NumGoroutine(); n > base {
-		buf := make([]byte, 1<<20)
-		t.Errorf("%d goroutines before, %d after:\n%s", base, n, buf[:runtime.Stack(buf, true)])
-	}
+	leakcheck.Wait(t, base, runtime.Gosched)
 }
