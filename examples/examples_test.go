@@ -3,13 +3,15 @@ package examples
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // raceEnabled is set when the test runs with -race; the examples are then
@@ -85,16 +87,10 @@ func TestExamples(t *testing.T) {
 	}
 
 	dirs, err := filepath.Glob("*/main.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(dirs) == 0 {
-		t.Fatal("no examples found")
-	}
+	require.NoError(t, err)
+	require.NotEmpty(t, dirs, "no examples found")
 	for _, d := range dirs {
-		if _, ok := expected[filepath.Dir(d)]; !ok {
-			t.Errorf("example %s has no entry in expected", filepath.Dir(d))
-		}
+		assert.Contains(t, expected, filepath.Dir(d), "example %s has no entry in expected", filepath.Dir(d))
 	}
 
 	// Build every example at once: one go command shares the work.
@@ -106,9 +102,8 @@ func TestExamples(t *testing.T) {
 	buildCtx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
 	build := exec.CommandContext(buildCtx, "go", append(args, "./...")...)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go %s: %v\n%s", strings.Join(build.Args[1:], " "), err, out)
-	}
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "go %s\n%s", strings.Join(build.Args[1:], " "), out)
 
 	env := withoutToken(os.Environ())
 	if raceEnabled {
@@ -126,19 +121,11 @@ func TestExamples(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			err := cmd.Run()
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				t.Fatalf("%s did not finish within 60 s\nstdout:\n%s\nstderr:\n%s", name, &stdout, &stderr)
-			}
-			if err != nil {
-				t.Fatalf("%s: %v\nstdout:\n%s\nstderr:\n%s", name, err, &stdout, &stderr)
-			}
-			if stderr.Len() > 0 {
-				t.Errorf("%s wrote to stderr:\n%s", name, &stderr)
-			}
+			require.NotErrorIs(t, ctx.Err(), context.DeadlineExceeded, "%s did not finish within 60 s\nstdout:\n%s\nstderr:\n%s", name, &stdout, &stderr)
+			require.NoError(t, err, "%s\nstdout:\n%s\nstderr:\n%s", name, &stdout, &stderr)
+			assert.Empty(t, stderr.String(), "%s wrote to stderr", name)
 			for _, s := range want {
-				if !strings.Contains(stdout.String(), s) {
-					t.Errorf("%s: the output lacks %q\nstdout:\n%s", name, s, &stdout)
-				}
+				assert.Contains(t, stdout.String(), s, "%s: the output lacks %q", name, s)
 			}
 		})
 	}
