@@ -102,7 +102,7 @@ func TestEnvironmentsService_Get(t *testing.T) {
 	env, err := client.Environments.Get(t.Context(), testEnvID)
 	require.NoError(t, err)
 	assert.Equal(t, "doc-test-env", env.Name)
-	assert.Equal(t, Networking{Type: NetworkingLimited, AllowedHosts: []string{"api.github.com", "registry.npmjs.org"},
+	assert.Equal(t, Networking{Type: NetworkingLimited, AllowedHosts: []string{"api.github.com", "packages.example.com"},
 		AllowPackageManagers: true}, env.Config.Networking)
 	assert.Equal(t, []string{"golang.org/x/tools/gopls@latest"}, env.Config.Packages.Go)
 	assert.Equal(t, []string{"typescript@5.0.0"}, env.Config.Packages.Npm)
