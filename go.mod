@@ -1,6 +1,6 @@
 module github.com/qoder-go/qoder
 
-go 1.25.0
+go 1.26.0
 
 require (
 	github.com/google/go-querystring v1.2.0
@@ -10,6 +10,6 @@ require (
 
 require (
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
-	golang.org/x/net v0.56.0 // indirect
+	golang.org/x/net v0.62.0 // indirect
 	gopkg.in/cenkalti/backoff.v1 v1.1.0 // indirect
 )
