@@ -1702,15 +1702,15 @@ func TestStream_reconnectDelay(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			for range 50 { // the jitter is random
-				s := &Stream{backoff: backoff, failures: tt.failures, retryAfter: tt.retryAfter, hasAfter: tt.hasAfter, serverRetry: tt.retry, hasRetry: tt.hasRetry}
-				got := s.reconnectDelay()
+				p := &reconnectPolicy{backoff: backoff, failures: tt.failures, retryAfter: tt.retryAfter, hasAfter: tt.hasAfter, serverRetry: tt.retry, hasRetry: tt.hasRetry}
+				got := p.delay()
 				assert.GreaterOrEqual(t, got, tt.want.lo)
 				assert.LessOrEqual(t, got, tt.want.hi)
 				if tt.hasAfter {
-					assert.False(t, s.hasAfter, "Retry-After is used once")
+					assert.False(t, p.hasAfter, "Retry-After is used once")
 				}
 				if tt.hasAfter && !tt.hasRetry {
-					assert.Equal(t, time.Duration(tt.failures+1)*time.Second, s.reconnectDelay(), "then the backoff again")
+					assert.Equal(t, time.Duration(tt.failures+1)*time.Second, p.delay(), "then the backoff again")
 				}
 			}
 		})
@@ -1789,7 +1789,7 @@ func TestStream_healthyConnectionResetsFailures(t *testing.T) {
 			abort()
 		})
 		s := openTestStream(t, t.Context(), c, &StreamParams{MaxReconnects: 2})
-		s.healthyAt = 20 * time.Millisecond
+		s.policy.healthyAt = 20 * time.Millisecond
 		collectStream(t, s, streamWait)
 		return s, rr
 	}
@@ -2208,7 +2208,7 @@ func TestStream_lastEventIDFollowsTheConsumer(t *testing.T) {
 	deadline := time.Now().Add(streamWait)
 	for {
 		s.readMu.Lock()
-		ahead := s.cursor == "evt_2"
+		ahead := s.resume.cursor == "evt_2"
 		s.readMu.Unlock()
 		if ahead {
 			break

@@ -1,0 +1,89 @@
+package qoder
+
+import "github.com/qoder-go/qoder/internal/sse"
+
+// dedupWindow is how many of the ids delivered last a stream remembers, to
+// drop the events a server sends again after a resume.
+const dedupWindow = 1024
+
+// resumeState is where a stream resumes and which events it must not
+// deliver again: the cursor, sent as Last-Event-ID on the next connection,
+// and a bounded window of the ids already delivered.
+type resumeState struct {
+	cursor string // id of the last complete event read: the resume point
+	seen   map[string]struct{}
+	ring   []string // the ids in seen, oldest at ringAt once full
+	ringAt int
+}
+
+// startAfter resumes after id, an event the caller already has.
+func (r *resumeState) startAfter(id string) {
+	r.cursor = id
+	r.remember(id)
+}
+
+// admit reports whether ev, decoded from f, is new to the caller, and if
+// it is a complete event, makes it the resume point. A delta frame is new
+// unless its final event was already delivered; it is never a resume
+// point.
+func (r *resumeState) admit(ev Event, f sse.Frame) bool {
+	id := ev.EventID()
+	switch ev.(type) {
+	case *EventStart, *EventDelta:
+		return id == "" || !r.delivered(id)
+	}
+	switch {
+	case id != "":
+		if r.delivered(id) {
+			return false
+		}
+		r.remember(id)
+		r.cursor = id
+	case f.ID != "" && f.Event != EventTypeEventStart && f.Event != EventTypeEventDelta:
+		// The JSON carries no id (it may not even be JSON): resume from the
+		// frame's SSE id, unless the frame is a malformed delta, but do not
+		// deduplicate by it, since an id-less frame inherits the previous
+		// frame's id.
+		r.cursor = f.ID
+	}
+	return true
+}
+
+// delivered reports whether id is in the window of delivered ids.
+func (r *resumeState) delivered(id string) bool {
+	_, ok := r.seen[id]
+	return ok
+}
+
+// remember records id in the bounded window of delivered ids.
+func (r *resumeState) remember(id string) {
+	if r.seen == nil {
+		r.seen = make(map[string]struct{}, dedupWindow)
+		r.ring = make([]string, dedupWindow)
+	}
+	if old := r.ring[r.ringAt]; old != "" {
+		delete(r.seen, old)
+	}
+	r.ring[r.ringAt] = id
+	r.ringAt = (r.ringAt + 1) % len(r.ring)
+	r.seen[id] = struct{}{}
+}
+
+// resumeFrom sets the resume point of a stream that has not delivered a
+// complete event yet: a reconnect before the first event then sends
+// Last-Event-ID id, and the server replays what came after id instead of
+// starting at the live tail, where the events in between would be lost. It
+// is meant for an event the caller sent after opening the stream, such as
+// the accepted user.message of a turn. Unlike StreamParams.LastEventID, id
+// is not marked as delivered: if the server sends that event, it is
+// delivered. It reports whether id was taken. Do not call it while Next
+// blocks: it waits for the read lock.
+func (s *Stream) resumeFrom(id string) bool {
+	s.readMu.Lock()
+	defer s.readMu.Unlock()
+	if id == "" || s.resume.cursor != "" || s.finished {
+		return false
+	}
+	s.resume.cursor = id
+	return true
+}
