@@ -12,7 +12,7 @@ const dedupWindow = 1024
 type resumeState struct {
 	cursor string // id of the last complete event read: the resume point
 	seen   map[string]struct{}
-	ring   []string // the ids in seen, oldest at ringAt once full
+	ring   []string // the ids in seen in the order delivered; once full, the oldest is at ringAt
 	ringAt int
 }
 
@@ -55,17 +55,25 @@ func (r *resumeState) delivered(id string) bool {
 	return ok
 }
 
-// remember records id in the bounded window of delivered ids.
+// remember records id in the bounded window of delivered ids. The window
+// grows with the events the stream delivers, up to dedupWindow ids; then
+// each new id replaces the oldest.
 func (r *resumeState) remember(id string) {
 	if r.seen == nil {
-		r.seen = make(map[string]struct{}, dedupWindow)
-		r.ring = make([]string, dedupWindow)
+		r.seen = make(map[string]struct{})
 	}
-	if old := r.ring[r.ringAt]; old != "" {
-		delete(r.seen, old)
+	if len(r.ring) < dedupWindow {
+		if len(r.ring) == cap(r.ring) {
+			grown := make([]string, len(r.ring), min(max(2*len(r.ring), 8), dedupWindow))
+			copy(grown, r.ring)
+			r.ring = grown
+		}
+		r.ring = append(r.ring, id)
+	} else {
+		delete(r.seen, r.ring[r.ringAt])
+		r.ring[r.ringAt] = id
+		r.ringAt = (r.ringAt + 1) % dedupWindow
 	}
-	r.ring[r.ringAt] = id
-	r.ringAt = (r.ringAt + 1) % len(r.ring)
 	r.seen[id] = struct{}{}
 }
 

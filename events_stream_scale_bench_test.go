@@ -1,19 +1,26 @@
 package qoder
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
+	"os"
+	"os/exec"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/qoder-go/qoder/internal/leakcheck"
+	"github.com/stretchr/testify/require"
 )
 
 // The scale benchmarks hold many streams open at once, as a backend that
@@ -25,39 +32,73 @@ import (
 // scaleStreams is how many streams the scale benchmarks open.
 const scaleStreams = 1000
 
-// scaleServer serves idle session streams: the headers, then what first
-// says (nothing, or a heartbeat and one event), then nothing until the
-// request ends. conns counts the connections it accepted.
-type scaleServer struct {
-	*httptest.Server
-	first []byte
-	conns atomic.Int64
+// scaleServerEnv names the environment variable that makes
+// TestScaleServer serve; its value is a scaleMode's name.
+const scaleServerEnv = "QODER_SCALE_SERVER"
+
+// scaleMode is what each stream of a scale server sends after its headers,
+// and over which protocol.
+type scaleMode struct {
+	name  string
+	first string // sent once, then nothing until the request ends
+	h2c   bool   // HTTP/2 without TLS instead of HTTP/1.1
 }
 
-// newScaleServer starts a scaleServer over HTTP/1.1, or over HTTP/2
-// without TLS when h2c is set.
-func newScaleServer(b *testing.B, first string, h2c bool) *scaleServer {
-	b.Helper()
-	s := &scaleServer{first: []byte(first)}
-	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+var scaleModes = []scaleMode{
+	{name: "silent"},
+	{name: "one-event", first: ": heartbeat\n\n" + sseEvent("evt_1", EventTypeSessionUpdated)},
+	{name: "one-event-h2c", first: ": heartbeat\n\n" + sseEvent("evt_1", EventTypeSessionUpdated), h2c: true},
+}
+
+// TestScaleServer is the server process of BenchmarkManyStreams, which
+// runs the test binary again with scaleServerEnv set, so that the heap it
+// measures is the client's alone. It prints the server's URL and serves
+// until its standard input closes. Without scaleServerEnv it is skipped.
+func TestScaleServer(t *testing.T) {
+	name := os.Getenv(scaleServerEnv)
+	if name == "" {
+		t.Skip("the server process of BenchmarkManyStreams")
+	}
+	i := slices.IndexFunc(scaleModes, func(m scaleMode) bool { return m.name == name })
+	require.GreaterOrEqual(t, i, 0, "unknown mode %q", name)
+	mode := scaleModes[i]
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write(s.first)
+		_, _ = io.WriteString(w, mode.first)
 		_ = http.NewResponseController(w).Flush()
 		<-r.Context().Done()
 	}))
-	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
-		if st == http.StateNew {
-			s.conns.Add(1)
-		}
+	if mode.h2c {
+		srv.Config.Protocols = new(http.Protocols)
+		srv.Config.Protocols.SetUnencryptedHTTP2(true)
 	}
-	if h2c {
-		s.Config.Protocols = new(http.Protocols)
-		s.Config.Protocols.SetUnencryptedHTTP2(true)
-	}
-	s.Start()
-	b.Cleanup(s.Close)
-	return s
+	srv.Start()
+	defer srv.Close()
+	fmt.Println(srv.URL)
+	_, _ = io.Copy(io.Discard, os.Stdin)
+}
+
+// startScaleServer runs TestScaleServer in a child process and returns its
+// URL.
+func startScaleServer(b *testing.B, mode scaleMode) string {
+	b.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestScaleServer$", "-test.count=1")
+	cmd.Env = append(os.Environ(), scaleServerEnv+"="+mode.name)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	require.NoError(b, err)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(b, err)
+	require.NoError(b, cmd.Start())
+	b.Cleanup(func() {
+		_ = stdin.Close()
+		_ = cmd.Wait()
+	})
+	url, err := bufio.NewReader(stdout).ReadString('\n')
+	require.NoError(b, err, "the server process did not start")
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	return strings.TrimSpace(url)
 }
 
 // h2cClient is an HTTP client that speaks HTTP/2 without TLS.
@@ -91,57 +132,53 @@ func sdkGoroutines() int {
 	return bytes.Count(buf, []byte("\ncreated by github.com/qoder-go/qoder."))
 }
 
-// perStream reports the growth from before to after, per stream.
-func perStream(b *testing.B, before, after scaleUsage, n int, prefix string) {
-	b.ReportMetric(float64(int64(after.heap)-int64(before.heap))/float64(n), prefix+"heap-B/stream")
-	b.ReportMetric(float64(after.goroutines-before.goroutines)/float64(n), prefix+"goroutines/stream")
+// newConns counts the connections a client dials through the requests
+// whose context carries its trace.
+type newConns struct{ n atomic.Int64 }
+
+func (c *newConns) trace(ctx context.Context) context.Context {
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		GotConn: func(info httptrace.GotConnInfo) {
+			if !info.Reused {
+				c.n.Add(1)
+			}
+		},
+	})
 }
 
-// BenchmarkManyStreams opens 1000 streams on one client and reads each
-// through Events, then reports per open stream: the heap in use
-// (heap-B/stream; the in-process test server's share included), the same
-// for plain net/http requests held open on the same server
-// (nethttp-heap-B/stream), the difference, which is what the SDK adds
-// (sdk-heap-B/stream), the goroutines (the server's and the transport's
-// included) and the goroutines the SDK started (sdk-goroutines/stream).
+// BenchmarkManyStreams opens 1000 streams on one client against a server
+// in another process and reads each through Events. It reports per open
+// stream the heap in use of this process (heap-B/stream), the same for
+// plain net/http responses held open on the same client
+// (nethttp-heap-B/stream: the transport's share), the difference, which is
+// what the SDK adds (sdk-heap-B/stream), the goroutines (the transport's
+// included) and those the SDK started (sdk-goroutines/stream); and the
+// connections the streams used.
 //
 // silent streams got nothing after their headers; one-event streams got a
 // heartbeat and one event, received from the channel before measuring.
 func BenchmarkManyStreams(b *testing.B) {
-	oneEvent := ": heartbeat\n\n" + sseEvent("evt_1", EventTypeSessionUpdated)
-	for _, tc := range []struct {
-		name  string
-		first string
-		h2c   bool
-	}{
-		{"silent", "", false},
-		{"one-event", oneEvent, false},
-		{"one-event-h2c", oneEvent, true},
-	} {
-		b.Run(tc.name, func(b *testing.B) {
-			srv := newScaleServer(b, tc.first, tc.h2c)
-			opts := []Option{WithToken(testToken), WithBaseURL(srv.URL + "/api-test/")}
-			if tc.h2c {
+	for _, mode := range scaleModes {
+		b.Run(mode.name, func(b *testing.B) {
+			url := startScaleServer(b, mode)
+			opts := []Option{WithToken(testToken), WithBaseURL(url + "/api-test/")}
+			if mode.h2c {
 				opts = append(opts, WithHTTPClient(h2cClient()))
 			}
 			c, err := NewClient(opts...)
-			if err != nil {
-				b.Fatal(err)
-			}
+			require.NoError(b, err)
 			hc := c.httpClient
 			for range b.N {
+				base := runtime.NumGoroutine()
 				// Plain net/http first: the floor of an open response.
-				before := measureScale()
+				rawBefore := measureScale()
 				var resps []*http.Response
 				for i := range scaleStreams {
-					req, _ := http.NewRequestWithContext(b.Context(), http.MethodGet, fmt.Sprintf("%s/api-test/sessions/sess_%d/events/stream", srv.URL, i), nil)
+					req, _ := http.NewRequestWithContext(b.Context(), http.MethodGet, fmt.Sprintf("%s/api-test/sessions/sess_%d/events/stream", url, i), nil)
 					resp, err := hc.Do(req)
-					if err != nil {
-						b.Fatal(err)
-					}
-					if _, err := io.ReadFull(resp.Body, make([]byte, len(tc.first))); err != nil {
-						b.Fatal(err)
-					}
+					require.NoError(b, err)
+					_, err = io.ReadFull(resp.Body, make([]byte, len(mode.first)))
+					require.NoError(b, err)
 					resps = append(resps, resp)
 				}
 				raw := measureScale()
@@ -149,19 +186,17 @@ func BenchmarkManyStreams(b *testing.B) {
 					_ = resp.Body.Close()
 				}
 				resps = nil
-				hc.CloseIdleConnections()
+				leakcheck.Wait(b, base, hc.CloseIdleConnections)
 
-				before = measureScale()
-				ctx, cancel := context.WithCancel(b.Context())
+				var conns newConns
+				ctx, cancel := context.WithCancel(conns.trace(b.Context()))
+				before := measureScale()
 				streams := make([]*Stream, 0, scaleStreams)
-				conns0 := srv.conns.Load()
 				for i := range scaleStreams {
 					s, err := c.Events.Stream(ctx, fmt.Sprintf("sess_%d", i), nil)
-					if err != nil {
-						b.Fatal(err)
-					}
+					require.NoError(b, err)
 					ch := s.Events()
-					if tc.first != "" {
+					if mode.first != "" {
 						if ev := <-ch; ev == nil || ev.EventID() != "evt_1" {
 							b.Fatalf("stream %d: got %v, want evt_1", i, ev)
 						}
@@ -169,17 +204,21 @@ func BenchmarkManyStreams(b *testing.B) {
 					streams = append(streams, s)
 				}
 				after := measureScale()
-				conns := srv.conns.Load() - conns0
-				perStream(b, before, after, scaleStreams, "")
-				b.ReportMetric(float64(int64(raw.heap)-int64(before.heap))/float64(scaleStreams), "nethttp-heap-B/stream")
-				b.ReportMetric((float64(after.heap)-float64(before.heap)-(float64(raw.heap)-float64(before.heap)))/float64(scaleStreams), "sdk-heap-B/stream")
-				b.ReportMetric(float64(after.sdk-before.sdk)/float64(scaleStreams), "sdk-goroutines/stream")
-				b.ReportMetric(float64(conns), "conns")
 				cancel()
 				for _, s := range streams {
 					_ = s.Close()
 				}
-				c.httpClient.CloseIdleConnections()
+				leakcheck.Wait(b, base, hc.CloseIdleConnections)
+
+				per := func(from, to scaleUsage) float64 {
+					return (float64(to.heap) - float64(from.heap)) / scaleStreams
+				}
+				b.ReportMetric(per(before, after), "heap-B/stream")
+				b.ReportMetric(per(rawBefore, raw), "nethttp-heap-B/stream")
+				b.ReportMetric(per(before, after)-per(rawBefore, raw), "sdk-heap-B/stream")
+				b.ReportMetric(float64(after.goroutines-before.goroutines)/scaleStreams, "goroutines/stream")
+				b.ReportMetric(float64(after.sdk-before.sdk)/scaleStreams, "sdk-goroutines/stream")
+				b.ReportMetric(float64(conns.n.Load()), "conns")
 			}
 		})
 	}

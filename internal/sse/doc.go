@@ -49,4 +49,16 @@
 //     reading while no terminator has arrived and stops right after one, so
 //     every block is scanned a bounded number of times and a complete block is
 //     never held back waiting for more bytes.
+//
+// # Memory
+//
+// A Reader holds what its events need, not what its largest event needed,
+// since a process may hold thousands of mostly idle streams. Until the
+// first bytes arrive it holds a 512-byte stash and no framer; the framer,
+// whose buffer starts at 4 KiB, is created with the first bytes. The
+// wrapper reads the body straight into the framer's buffer and keeps only
+// what a read brought past a terminator. A block larger than 16 KiB grows
+// the framer's buffer; the framer is dropped after it (it holds no bytes
+// between blocks) and the next block gets a new one, and a stash or a
+// multi-line data scratch grown past 16 KiB is let go the same way.
 package sse

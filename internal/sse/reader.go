@@ -24,8 +24,11 @@ const (
 	maxInternedLen = 128
 	// maxRetryMillis is the largest retry value that fits in a time.Duration.
 	maxRetryMillis = math.MaxInt64 / int64(time.Millisecond)
-	// keepScratch is the largest multi-line data buffer kept between frames.
-	keepScratch = 1 << 20
+	// keepBuffer is the largest buffer a Reader keeps after a frame: a
+	// larger one (the framer's, the stash, the multi-line data scratch) was
+	// grown by a large event and is let go, so that a stream holds what its
+	// usual events need, not what its largest one needed.
+	keepBuffer = 16 << 10
 )
 
 var bom = []byte("\xEF\xBB\xBF")
@@ -51,7 +54,7 @@ var ErrTruncated = errors.New("sse: stream ended inside an event")
 // Reader reads SSE frames from a body. It is not safe for concurrent use.
 type Reader struct {
 	src    *tracker
-	framer *r3sse.EventStreamReader
+	framer *r3sse.EventStreamReader // created once bytes arrive; nil after a large block
 	max    int
 
 	tokens     int64  // blocks taken from the framer
@@ -90,12 +93,7 @@ func NewReader(r io.Reader, maxEventSize int) *Reader {
 	if maxEventSize <= 0 {
 		maxEventSize = defaultMaxEventSize
 	}
-	src := newTracker(r)
-	return &Reader{
-		src:    src,
-		framer: r3sse.NewEventStreamReader(src, framerLimit(maxEventSize)),
-		max:    maxEventSize,
-	}
+	return &Reader{src: newTracker(r), max: maxEventSize}
 }
 
 // framerLimit is the raw block size given to the r3labs framer: the data
@@ -119,6 +117,11 @@ func framerLimit(dataLimit int) int {
 func (r *Reader) Next() (Frame, error) {
 	for r.err == nil {
 		if !r.inTok {
+			if r.framer == nil {
+				// The framer's buffer starts at 4 KiB: wait for bytes first.
+				r.src.fill()
+				r.framer = r3sse.NewEventStreamReader(r.src, framerLimit(r.max))
+			}
 			tok, err := r.framer.ReadEvent()
 			if err != nil {
 				r.err = r.endErr(err)
@@ -137,11 +140,25 @@ func (r *Reader) Next() (Frame, error) {
 			r.err = err
 			break
 		}
+		if !r.inTok {
+			r.release()
+		}
 		if ok {
 			return f, nil
 		}
 	}
 	return Frame{}, r.err
+}
+
+// release lets go of the block just parsed and, when it was larger than
+// keepBuffer, of the framer whose buffer grew to hold it: the next block
+// gets a new framer. The framer holds no bytes between blocks, since the
+// tracker hands it one block per Read and stops at its terminator.
+func (r *Reader) release() {
+	if len(r.tok) > keepBuffer-4 && !r.lastTok { // 4: the longest terminator
+		r.framer = nil
+	}
+	r.tok = nil
 }
 
 // Retry returns the last valid retry value received in a complete block.
@@ -270,7 +287,7 @@ func (r *Reader) dispatch() (Frame, bool) {
 		data := make([]byte, len(src))
 		copy(data, src)
 		f = Frame{ID: r.lastID, Event: r.intern(b.event), Data: data}
-		if cap(r.data) > keepScratch {
+		if cap(r.data) > keepBuffer {
 			r.data = nil
 		}
 	}
