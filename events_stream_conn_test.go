@@ -53,11 +53,12 @@ func (b *readSizeBody) Read(p []byte) (int, error) {
 }
 
 // TestStream_largeEventThenSmallOnes: an event far larger than the parser's
-// initial buffer arrives whole, and the events after it are read into a
-// buffer of the initial size again.
+// initial buffer arrives whole, and once a small event has followed it, the
+// events are read into a buffer of the initial size again.
 func TestStream_largeEventThenSmallOnes(t *testing.T) {
 	text := strings.Repeat("0123456789abcdef", 1<<16) // 1 MiB
-	received := make(chan struct{})                   // the large event reached the test
+	// The test got the large event, then the first small one after it.
+	received := [2]chan struct{}{make(chan struct{}), make(chan struct{})}
 	c, _ := newStreamTest(t, func(w http.ResponseWriter, r *http.Request, n int) {
 		sseStart(w)
 		sseWrite(w, sseEvent("evt_1", EventTypeSessionStatusRunning))
@@ -67,12 +68,17 @@ func TestStream_largeEventThenSmallOnes(t *testing.T) {
 			sseWrite(w, rest[:k])
 			rest = rest[k:]
 		}
-		select {
-		case <-received:
-		case <-r.Context().Done():
-			return
+		for i, ch := range received {
+			select {
+			case <-ch:
+			case <-r.Context().Done():
+				return
+			}
+			if i == 0 {
+				sseWrite(w, sseEvent("evt_3", EventTypeSessionUpdated))
+			}
 		}
-		for i := 3; i < 100; i++ {
+		for i := 4; i < 100; i++ {
 			sseWrite(w, sseEvent(fmt.Sprintf("evt_%d", i), EventTypeSessionUpdated))
 		}
 		sseWrite(w, terminatedFrame("evt_100"))
@@ -95,16 +101,21 @@ func TestStream_largeEventThenSmallOnes(t *testing.T) {
 	msg, ok := s.Event().(*AgentMessageEvent)
 	require.True(t, ok, "got %T", s.Event())
 	assert.True(t, text == msg.Text(), "the 1 MiB event arrives whole (got %d bytes)", len(msg.Text()))
-	after, largest := sizes.reads(0)
+	_, largest = sizes.reads(0)
 	assert.Greater(t, largest, 64<<10, "the buffer grew to hold it")
-	close(received)
+	close(received[0])
+
+	require.True(t, s.Next(), "the first small event after it lets the grown buffer go")
+	assert.Equal(t, "evt_3", s.Event().EventID())
+	after, _ := sizes.reads(0)
+	close(received[1])
 
 	var ids []string
 	for s.Next() {
 		ids = append(ids, s.Event().EventID())
 	}
 	require.NoError(t, s.Err())
-	assert.Equal(t, idRange(3, 100), ids)
+	assert.Equal(t, idRange(4, 100), ids)
 	n, largest := sizes.reads(after)
 	require.Greater(t, n, after, "the later events were read from the body")
 	assert.LessOrEqual(t, largest, 4096, "the buffer is back at its initial size")

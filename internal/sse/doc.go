@@ -58,7 +58,8 @@
 // whose buffer starts at 4 KiB, is created with the first bytes. The
 // wrapper reads the body straight into the framer's buffer and keeps only
 // what a read brought past a terminator. A block larger than 16 KiB grows
-// the framer's buffer; the framer is dropped after it (it holds no bytes
-// between blocks) and the next block gets a new one, and a stash or a
-// multi-line data scratch grown past 16 KiB is let go the same way.
+// the framer's buffer (and, with many data lines, the data scratch); a run
+// of such blocks shares them, and the first smaller block lets them go: the
+// framer holds no bytes between blocks, so the next block gets a new one. A
+// stash grown past 16 KiB is let go as soon as it is passed on.
 package sse

@@ -24,10 +24,12 @@ const (
 	maxInternedLen = 128
 	// maxRetryMillis is the largest retry value that fits in a time.Duration.
 	maxRetryMillis = math.MaxInt64 / int64(time.Millisecond)
-	// keepBuffer is the largest buffer a Reader keeps after a frame: a
-	// larger one (the framer's, the stash, the multi-line data scratch) was
-	// grown by a large event and is let go, so that a stream holds what its
-	// usual events need, not what its largest one needed.
+	// keepBuffer is the largest buffer a Reader keeps once the events are
+	// small again: a larger one (the framer's, the multi-line data scratch)
+	// was grown by a large event and is let go after the next block that
+	// did not need it, so that a stream holds what its usual events need,
+	// not what its largest one needed, while a run of large events reuses
+	// the grown buffers.
 	keepBuffer = 16 << 10
 )
 
@@ -61,6 +63,7 @@ type Reader struct {
 	tok        []byte // current block; aliases the framer's buffer until the next ReadEvent
 	pos        int    // parse position in tok
 	inTok      bool   // tok has not been fully parsed
+	grown      bool   // a block larger than keepBuffer grew the buffers
 	lastTok    bool   // tok is the unterminated remainder at the end of the body
 	bomChecked bool
 
@@ -150,13 +153,22 @@ func (r *Reader) Next() (Frame, error) {
 	return Frame{}, r.err
 }
 
-// release lets go of the block just parsed and, when it was larger than
-// keepBuffer, of the framer whose buffer grew to hold it: the next block
-// gets a new framer. The framer holds no bytes between blocks, since the
-// tracker hands it one block per Read and stops at its terminator.
+// release lets go of the block just parsed. After a block larger than
+// keepBuffer it keeps the buffers that grew to hold it, for another large
+// block; after the next block that fits in keepBuffer it lets them go: the
+// framer (it holds no bytes between blocks, since the tracker hands it one
+// block per Read and stops at its terminator; the next block gets a new
+// one) and the multi-line data scratch.
 func (r *Reader) release() {
-	if len(r.tok) > keepBuffer-4 && !r.lastTok { // 4: the longest terminator
+	switch {
+	case len(r.tok) > keepBuffer-4: // 4: the longest terminator
+		r.grown = true
+	case r.grown && !r.lastTok:
+		r.grown = false
 		r.framer = nil
+		if cap(r.data) > keepBuffer {
+			r.data = nil
+		}
 	}
 	r.tok = nil
 }
@@ -287,9 +299,6 @@ func (r *Reader) dispatch() (Frame, bool) {
 		data := make([]byte, len(src))
 		copy(data, src)
 		f = Frame{ID: r.lastID, Event: r.intern(b.event), Data: data}
-		if cap(r.data) > keepBuffer {
-			r.data = nil
-		}
 	}
 	*b = block{}
 	return f, ok

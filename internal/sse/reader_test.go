@@ -801,8 +801,9 @@ func TestReader_BuffersStartSmall(t *testing.T) {
 // TestReader_BuffersShrinkAfterLargeEvent reads a 1 MiB event, a 1 MiB
 // event of many lines (which grows the data scratch), then small events,
 // in 64 KiB reads that overflow into the stash. The large events arrive
-// whole, and afterwards the framer's buffer is back at 4 KiB and neither
-// the stash nor the scratch is larger than keepBuffer.
+// whole and share the grown framer; after the first small event the
+// framer's buffer is back at 4 KiB and neither the stash nor the scratch is
+// larger than keepBuffer.
 func TestReader_BuffersShrinkAfterLargeEvent(t *testing.T) {
 	t.Parallel()
 	big := strings.Repeat("0123456789abcdef", 1<<16)
@@ -826,16 +827,23 @@ func TestReader_BuffersShrinkAfterLargeEvent(t *testing.T) {
 	assert.Equal(t, "evt_big", f.ID)
 	assert.True(t, big == string(f.Data), "the 1 MiB event arrives whole (got %d bytes)", len(f.Data))
 	assert.Greater(t, slices.Max(body.sizes), 64<<10, "the framer grew to hold it")
+	grown := r.framer
 	f, err = r.Next()
 	require.NoError(t, err)
 	assert.Equal(t, "evt_multi", f.ID)
 	assert.True(t, multi.String() == string(f.Data), "the event of many lines arrives whole (got %d bytes)", len(f.Data))
-	assert.LessOrEqual(t, cap(r.data), keepBuffer, "the scratch is let go")
+	assert.Same(t, grown, r.framer, "a run of large events shares the grown framer")
+
+	f, err = r.Next()
+	require.NoError(t, err)
+	assert.Equal(t, "after", string(f.Data))
+	assert.Nil(t, r.framer, "the first small event lets the grown framer go")
+	assert.LessOrEqual(t, cap(r.data), keepBuffer, "and the scratch")
 
 	seen := len(body.sizes)
 	rest, err := readAll(t, r)
 	require.ErrorIs(t, err, io.EOF)
-	require.Len(t, rest, 5000)
+	require.Len(t, rest, 4999)
 	for _, f := range rest {
 		require.Equal(t, "after", string(f.Data))
 	}
