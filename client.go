@@ -111,7 +111,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		backoff:    defaultBackoff,
 	}
 	if c.httpClient == nil {
-		c.httpClient = &http.Client{}
+		c.httpClient = newHTTPClient()
 	}
 	if cfg.userAgent != "" {
 		c.userAgent += " " + cfg.userAgent
