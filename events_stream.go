@@ -39,6 +39,16 @@ var (
 // StreamParams configures [EventsService.Stream]. The zero value resumes
 // from the live tail, reconnects up to 10 consecutive times and treats 45 s
 // without any byte (heartbeats included) as a dropped connection.
+//
+// The first reconnect after a drop waits a random time drawn uniformly
+// between 0 and 0.5 s (a quarter of a second on average), so that streams
+// a server dropped together come back spread over that half second rather
+// than all at once. Each further consecutive failure doubles the wait (1 s,
+// 2 s, 4 s, then 8 s at most), less a random quarter. A Retry-After sent
+// with a refused reconnect is waited as is. A retry: field from the server
+// takes the place of this sequence: every wait is then the server's value
+// doubled per consecutive failure (up to 8 s, or the value itself when it
+// is larger, at most a minute), less a random quarter.
 type StreamParams struct {
 	// LastEventID resumes after this event: the server replays what came
 	// after it. Empty starts at the live tail (no history).

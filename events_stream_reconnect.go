@@ -34,9 +34,26 @@ type reconnectPolicy struct {
 }
 
 // newReconnectPolicy returns the policy of a stream that has not connected
-// yet.
+// yet; a nil backoff means reconnectBackoff.
 func newReconnectPolicy(backoff func(int) time.Duration, maxFailures int) reconnectPolicy {
+	if backoff == nil {
+		backoff = reconnectBackoff
+	}
 	return reconnectPolicy{backoff: backoff, max: maxFailures, healthyAt: healthyConnection}
+}
+
+// reconnectBackoff is a stream's default wait before reconnect attempt n
+// (0-based, counting consecutive failures). The first attempt after a drop
+// waits a uniformly random time between 0 and initialBackoff ("full
+// jitter"), so that streams a server dropped together come back spread over
+// that whole window rather than at once, and a single stream waits a
+// quarter of a second on average. Later attempts wait as calls retry:
+// defaultBackoff(n).
+func reconnectBackoff(n int) time.Duration {
+	if n == 0 {
+		return time.Duration(mrand.Int64N(int64(initialBackoff) + 1))
+	}
+	return defaultBackoff(n)
 }
 
 // dropped records why the current connection ended and how long it lasted.
