@@ -2,7 +2,6 @@ package qoder
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -125,13 +124,6 @@ func measureScale() scaleUsage {
 	return scaleUsage{heap: ms.HeapInuse, goroutines: runtime.NumGoroutine(), sdk: sdkGoroutines()}
 }
 
-// sdkGoroutines counts the goroutines started by this package's code.
-func sdkGoroutines() int {
-	buf := make([]byte, 64<<20)
-	buf = buf[:runtime.Stack(buf, true)]
-	return bytes.Count(buf, []byte("\ncreated by github.com/qoder-go/qoder."))
-}
-
 // newConns counts the connections a client dials through the requests
 // whose context carries its trace.
 type newConns struct{ n atomic.Int64 }
@@ -175,6 +167,7 @@ func BenchmarkManyStreams(b *testing.B) {
 				var resps []*http.Response
 				for i := range scaleStreams {
 					req, _ := http.NewRequestWithContext(b.Context(), http.MethodGet, fmt.Sprintf("%s/api-test/sessions/sess_%d/events/stream", url, i), nil)
+					req.Header.Set("Accept", "text/event-stream")
 					resp, err := hc.Do(req)
 					require.NoError(b, err)
 					_, err = io.ReadFull(resp.Body, make([]byte, len(mode.first)))

@@ -1254,6 +1254,39 @@ func logAttr(r slog.Record, key string) any {
 	return v
 }
 
+// TestStream_oneGoroutinePerStream: a stream read with Next runs no
+// goroutine of the SDK, one read through Events runs one, and Close ends
+// it. It is not parallel: it counts the process's goroutines.
+func TestStream_oneGoroutinePerStream(t *testing.T) {
+	c, _ := newStreamTest(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		sseStart(w)
+		sseWrite(w, sseEvent("evt_1", EventTypeSessionUpdated))
+		<-r.Context().Done()
+	})
+	waitGoroutines(t, c, runtime.NumGoroutine()) // settle
+	baseline := runtime.NumGoroutine()
+	require.Zero(t, sdkGoroutines())
+
+	const n = 3
+	var streams []*Stream
+	for range n {
+		s := openTestStream(t, t.Context(), c, nil)
+		require.True(t, s.Next())
+		streams = append(streams, s)
+	}
+	assert.Zero(t, sdkGoroutines(), "Next runs on the caller's goroutine")
+	for _, s := range streams {
+		ch := s.Events()
+		require.Equal(t, ch, s.Events(), "one channel")
+	}
+	assert.Equal(t, n, sdkGoroutines(), "one goroutine per stream read through Events")
+	for _, s := range streams {
+		require.NoError(t, s.Close())
+	}
+	waitGoroutines(t, c, baseline)
+	assert.Zero(t, sdkGoroutines())
+}
+
 // ---------------------------------------------------------------------------
 // Framing and decoding (SSE.md §6.4)
 
@@ -2223,6 +2256,14 @@ func TestStream_lastEventIDFollowsTheConsumer(t *testing.T) {
 	assert.Eventually(t, func() bool { return s.LastEventID() == "evt_2" }, streamWait, time.Millisecond)
 	require.NoError(t, s.Close())
 	assert.Equal(t, "evt_2", s.LastEventID(), "exact once the stream is closed")
+}
+
+// sdkGoroutines counts the goroutines the SDK started: those of
+// Stream.Events, the only place it starts any.
+func sdkGoroutines() int {
+	buf := make([]byte, 64<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	return bytes.Count(buf, []byte("\ncreated by github.com/qoder-go/qoder.(*Stream)."))
 }
 
 // waitGoroutines waits until the number of goroutines is back at baseline,
