@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 )
 
 // Errors a turn can end with.
@@ -159,12 +161,14 @@ type ToolConfirmer func(ctx context.Context, toolUse Event) (allow bool, denyMes
 
 // runConfig is the configuration built from RunOptions.
 type runConfig struct {
-	onEvent        func(Event)
-	customTools    map[string]CustomToolHandler
-	confirm        ToolConfirmer
-	stream         *StreamParams
-	requestOptions []RequestOption
-	err            error // a misconfiguration Run reports before any request
+	onEvent         func(Event)
+	customTools     map[string]CustomToolHandler
+	toolConcurrency int
+	toolTimeout     time.Duration
+	confirm         ToolConfirmer
+	stream          *StreamParams
+	requestOptions  []RequestOption
+	err             error // a misconfiguration Run reports before any request
 }
 
 // fail records a misconfiguration; Run reports the first.
@@ -299,24 +303,29 @@ func (r *turnRunner) failure(reason string) error {
 }
 
 // answer sends, in one batch, the results and confirmations the pending
-// events wait for.
+// events wait for. Custom tool handlers may run concurrently (see
+// WithToolConcurrency); confirmations are asked one at a time.
 func (r *turnRunner) answer(pending []string) error {
-	var batch []InputEvent
-	for _, id := range pending {
+	replies := make([]InputEvent, len(pending))
+	calls := newToolCalls(r.cfg.toolConcurrency)
+	for i, id := range pending {
 		if r.answered[id] {
 			continue
 		}
 		r.answered[id] = true
 		if use, handler := r.customTool(id); handler != nil {
-			batch = append(batch, r.callCustomTool(id, use, handler))
+			calls.run(func() { replies[i] = r.callCustomTool(id, use, handler) })
 			continue
 		}
 		reply, err := r.reply(id)
 		if err != nil {
+			calls.wait()
 			return err
 		}
-		batch = append(batch, reply)
+		replies[i] = reply
 	}
+	calls.wait()
+	batch := slices.DeleteFunc(replies, func(e InputEvent) bool { return e == nil })
 	if len(batch) == 0 {
 		return nil
 	}

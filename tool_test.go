@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -361,6 +362,13 @@ func TestToolResults(t *testing.T) {
 			wantError: true, wantText: "tool weather failed: panic: boom",
 		},
 		{
+			name: "handler panic with concurrency",
+			opts: func(t *testing.T) []RunOption {
+				return []RunOption{WithToolConcurrency(4), WithTools(mustTool(t, func(context.Context, place) (string, error) { panic("boom") }))}
+			},
+			wantError: true, wantText: "tool weather failed: panic: boom",
+		},
+		{
 			name: "raw handler panic",
 			opts: func(t *testing.T) []RunOption {
 				return []RunOption{WithCustomTool("weather", func(context.Context, *AgentCustomToolUseEvent) ([]ContentBlock, error) {
@@ -426,3 +434,119 @@ func TestToolPanicIsLogged(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+func TestRunToolCallsRunConcurrentlyWhenAllowed(t *testing.T) {
+	t.Parallel()
+	// Each call waits until all three have started: only calls that run
+	// at the same time can all succeed before the timeout.
+	var started atomic.Int32
+	allStarted := make(chan struct{})
+	tool, err := NewTool("part", "", func(ctx context.Context, in struct {
+		N int `json:"n"`
+	}) (string, error) {
+		if started.Add(1) == 3 {
+			close(allStarted)
+		}
+		select {
+		case <-allStarted:
+			return fmt.Sprint("part ", in.N), nil
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	})
+	require.NoError(t, err)
+	_, results, _ := runToolUses(t, []toolUse{{"part", `{"n":0}`}, {"part", `{"n":1}`}, {"part", `{"n":2}`}},
+		WithTools(tool), WithToolConcurrency(3), WithToolTimeout(10*time.Second))
+	for i, res := range results {
+		assert.NotContains(t, res, "is_error")
+		assert.Equal(t, fmt.Sprint("part ", i), resultText(res), "answers keep the order of the pending events")
+	}
+}
+
+func TestRunToolCallsAreSequentialByDefault(t *testing.T) {
+	t.Parallel()
+	// The first call waits for the second to start, which never happens
+	// while calls run one after another: it times out.
+	secondStarted := make(chan struct{})
+	first, err := NewTool("first", "", func(ctx context.Context, _ struct{}) (string, error) {
+		select {
+		case <-secondStarted:
+			return "overlapped", nil
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	})
+	require.NoError(t, err)
+	second, err := NewTool("second", "", func(ctx context.Context, _ struct{}) (string, error) {
+		close(secondStarted)
+		return "second", nil
+	})
+	require.NoError(t, err)
+	_, results, _ := runToolUses(t, []toolUse{{"first", `{}`}, {"second", `{}`}},
+		WithTools(first, second), WithToolTimeout(50*time.Millisecond))
+	assert.Equal(t, true, results[0]["is_error"])
+	assert.NotEqual(t, "overlapped", resultText(results[0]))
+	assert.Equal(t, "second", resultText(results[1]))
+}
+
+func TestRunToolTimeout(t *testing.T) {
+	t.Parallel()
+	for _, concurrency := range []int{0, 3} {
+		t.Run(fmt.Sprint("concurrency=", concurrency), func(t *testing.T) {
+			t.Parallel()
+			release := make(chan struct{})
+			returned := make(chan struct{})
+			stuck, err := NewTool("stuck", "", func(context.Context, struct{}) (string, error) {
+				defer close(returned)
+				<-release // ignores its context
+				return "too late", nil
+			})
+			require.NoError(t, err)
+			var deadline atomic.Bool
+			heeds, err := NewTool("heeds", "", func(ctx context.Context, _ struct{}) (string, error) {
+				_, ok := ctx.Deadline()
+				deadline.Store(ok)
+				<-ctx.Done()
+				return "", ctx.Err()
+			})
+			require.NoError(t, err)
+			quick, err := NewTool("quick", "", func(context.Context, struct{}) (string, error) { return "ok", nil })
+			require.NoError(t, err)
+
+			_, results, f := runToolUses(t, []toolUse{{"stuck", `{}`}, {"heeds", `{}`}, {"quick", `{}`}},
+				WithTools(stuck, heeds, quick), WithToolConcurrency(concurrency), WithToolTimeout(50*time.Millisecond))
+			assert.Equal(t, true, results[0]["is_error"])
+			assert.Equal(t, "tool stuck did not answer within 50ms", resultText(results[0]))
+			assert.Equal(t, true, results[1]["is_error"])
+			assert.True(t, deadline.Load(), "the handler's context has the deadline")
+			assert.NotContains(t, results[2], "is_error")
+			assert.Equal(t, "ok", resultText(results[2]))
+
+			// The late answer of the stuck handler is dropped.
+			close(release)
+			<-returned
+			assert.Len(t, f.inputs(), 2)
+		})
+	}
+}
+
+func TestRunToolTimeoutDefersToRunContext(t *testing.T) {
+	t.Parallel()
+	c, f := newTurnFake(t, func(f *turnFake, in []map[string]any) []string {
+		return []string{
+			`{"id":"evt_use","type":"agent.custom_tool_use","name":"slow","input":{}}`,
+			f.ev("session.status_idle", `"stop_reason":{"type":"requires_action","event_ids":["evt_use"]}`),
+		}
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	slow, err := NewTool("slow", "", func(ctx context.Context, _ struct{}) (string, error) {
+		cancel() // Run's context ends while the tool runs
+		<-ctx.Done()
+		return "", ctx.Err()
+	})
+	require.NoError(t, err)
+	_, err = c.Sessions.Run(ctx, "sess_1", "go", WithTools(slow), WithToolTimeout(time.Hour))
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Len(t, f.inputs(), 1, "no answer is sent once Run's context ends")
+}
