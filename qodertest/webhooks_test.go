@@ -163,7 +163,7 @@ func TestWebhooks_SessionLifecycle(t *testing.T) {
 	}
 }
 
-func TestWebhooks_SeededAndInitialEvents(t *testing.T) {
+func TestWebhooks_SeededSession(t *testing.T) {
 	t.Parallel()
 	srv := NewServer(t)
 	rcv := newReceiver(t, nil)
