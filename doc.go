@@ -89,4 +89,13 @@
 // With StreamParams.EventDeltas the stream also delivers *EventStart and
 // *EventDelta frames as text is produced; a [MessageAccumulator] turns them
 // into growing text.
+//
+// # Webhooks
+//
+// Qoder can post session lifecycle events to your own server. Mount
+// [WebhookHandler] (an http.Handler) or call [VerifyWebhook] yourself: both
+// check the Webhook-Signature header against your endpoint secret and
+// reject deliveries outside a timestamp tolerance, then decode the body
+// into a [WebhookEvent] with typed data. [SignWebhook] signs deliveries for
+// your own tests, and the qodertest fake delivers them end to end.
 package qoder
