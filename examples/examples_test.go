@@ -35,6 +35,12 @@ var expected = map[string][]string{
 		"span.model_request_end   credits 0.25",
 		"session.status_idle      end_turn",
 	},
+	"chat": {
+		"running against the in-process fake",
+		"Type a message and press Enter.",
+		"> You said: hello\n",
+		"> You said: how are you?\n> \n",
+	},
 	"conversation": {
 		"[turn 1] agent: Nice to meet you, Ada!",
 		"[turn 2] agent: The smallest prime greater than 20 is 23.",
@@ -83,7 +89,9 @@ var expected = map[string][]string{
 }
 
 // stdin is what an example reads, for those that read their input.
-var stdin = map[string]string{}
+var stdin = map[string]string{
+	"chat": "hello\nhow are you?\n",
+}
 
 // scripted lists the examples that need a scripted agent, and so ship a
 // script for cmd/qoder-fake (fake-agent.json in their directory). Without
@@ -91,6 +99,7 @@ var stdin = map[string]string{}
 var scripted = map[string]bool{
 	"custom-tools":      true,
 	"tool-confirmation": true,
+	"chat":              false, // the echo agent makes a dull but working chat
 }
 
 // TestExamples builds every example and runs it without a token, so against

@@ -173,6 +173,7 @@ func TestExampleScripts(t *testing.T) {
 	for _, file := range []string{
 		"../../examples/custom-tools/fake-agent.json",
 		"../../examples/tool-confirmation/fake-agent.json",
+		"../../examples/chat/fake-agent.json",
 	} {
 		s, err := loadScript(file)
 		require.NoError(t, err, file)
