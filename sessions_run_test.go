@@ -353,6 +353,13 @@ func TestRunContextCancel(t *testing.T) {
 	sent := f.inputs()
 	require.Len(t, sent, 2)
 	assert.Equal(t, []map[string]any{{"type": "user.interrupt"}}, sent[1])
+
+	// A context that ends before the input is sent leaves nothing in
+	// flight, and nothing to interrupt.
+	turn, err = c.Sessions.Run(ctx, "sess_1", "go")
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Nil(t, turn)
+	assert.Len(t, f.inputs(), 2)
 }
 
 // TestRunInterruptWaitIsBounded: when the session does not settle after
@@ -397,19 +404,6 @@ func TestRunWithoutInterrupt(t *testing.T) {
 	assert.ErrorIs(t, err, context.Canceled)
 	require.NotNil(t, turn)
 	assert.Len(t, f.inputs(), 1, "no user.interrupt")
-}
-
-// TestRunContextEndsBeforeTheInputIsSent: nothing is in flight, so nothing
-// is interrupted.
-func TestRunContextEndsBeforeTheInputIsSent(t *testing.T) {
-	t.Parallel()
-	c, f := newTurnFake(t, nil)
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	turn, err := c.Sessions.Run(ctx, "sess_1", "go")
-	assert.ErrorIs(t, err, context.Canceled)
-	assert.Nil(t, turn)
-	assert.Empty(t, f.inputs())
 }
 
 func TestRunValidatesInputBeforeAnyRequest(t *testing.T) {
