@@ -113,6 +113,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	if c.httpClient == nil {
 		c.httpClient = &http.Client{}
 	}
+	c.httpClient = withRedirectPolicy(c.httpClient, base)
 	if cfg.userAgent != "" {
 		c.userAgent += " " + cfg.userAgent
 	}

@@ -122,6 +122,11 @@ func newAPIError(method, path string, resp *http.Response, data []byte) *APIErro
 	if e.RequestID == "" {
 		e.RequestID = resp.Header.Get("X-Request-Id")
 	}
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		if msg := redirectMessage(method, resp); msg != "" {
+			e.Message = msg
+		}
+	}
 	return e
 }
 

@@ -3,6 +3,7 @@ package qoder
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	mrand "math/rand/v2"
 	"net/http"
 	"strconv"
@@ -21,9 +22,12 @@ const (
 // worth another try, and says why. GET, HEAD, PUT, DELETE and POSTs that
 // carry an Idempotency-Key are retried on connection errors, 408, 429 and
 // 5xx; an x-should-retry header overrides the status rule; 409 and other
-// 4xx are final.
+// 4xx are final, and so is a redirect the client refused to follow.
 func shouldRetry(method string, keyed bool, resp *http.Response, err error) (bool, string) {
 	replayable := keyed || isIdempotentMethod(method)
+	if errors.Is(err, errRedirect) {
+		return false, "a refused redirect is final"
+	}
 	if err != nil {
 		if !replayable {
 			return false, "connection error on a request that is not safe to replay"
