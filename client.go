@@ -45,6 +45,7 @@ type Client struct {
 	baseURL    *url.URL
 	baseString string // baseURL.String(), always ending in "/"
 	token      string
+	redact     redactor // removes token from what servers echo
 	httpClient *http.Client
 	maxRetries int
 	userAgent  string
@@ -103,6 +104,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		baseURL:    base,
 		baseString: base.String(),
 		token:      cfg.token,
+		redact:     newRedactor(cfg.token),
 		httpClient: cfg.httpClient,
 		maxRetries: cfg.maxRetries,
 		userAgent:  defaultUserAgent,
@@ -352,10 +354,10 @@ func (c *Client) send(ctx context.Context, p *preparedRequest) (*http.Response, 
 			continue
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("qoder: %s /%s: %w", p.method, p.path, redactURLError(err))
+			return nil, nil, c.redact.error(fmt.Errorf("qoder: %s /%s: %w", p.method, p.path, redactURLError(err)))
 		}
 		if resp.StatusCode < 200 || resp.StatusCode > 299 {
-			return nil, nil, newAPIError(p.method, "/"+p.path, resp, data)
+			return nil, nil, c.redact.error(newAPIError(p.method, "/"+p.path, resp, data))
 		}
 		return resp, data, nil
 	}
@@ -426,7 +428,7 @@ func (c *Client) logAttempt(ctx context.Context, p *preparedRequest, resp *http.
 	if err != nil {
 		attrs = append(attrs, slog.String("error", redactURLError(err).Error()))
 	}
-	c.logger.LogAttrs(ctx, slog.LevelDebug, "qoder: http request", attrs...)
+	c.logger.LogAttrs(ctx, slog.LevelDebug, "qoder: http request", c.redact.attrs(attrs)...)
 }
 
 // logRetry logs a retry decision at debug level.
@@ -439,7 +441,7 @@ func (c *Client) logRetry(ctx context.Context, p *preparedRequest, attempt int, 
 		slog.String("path", "/"+p.path),
 		slog.Int("attempt", attempt+1),
 		slog.Duration("delay", delay),
-		slog.String("reason", reason))
+		slog.String("reason", c.redact.string(reason)))
 }
 
 // sleepCtx waits for d or until ctx ends, whichever comes first.

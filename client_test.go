@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -328,6 +329,36 @@ func TestDebugLogging(t *testing.T) {
 	for _, secret := range []string{testToken, "Bearer", "body-content", "prompt-content"} {
 		assert.NotContains(t, out, secret)
 	}
+}
+
+func TestDebugLogging_echoedTokenIsRedacted(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c, mux := newTestClient(t, WithLogger(logger), WithMaxRetries(3))
+	var calls atomic.Int32
+	mux.HandleFunc("/api-test/agents/{id}", func(w http.ResponseWriter, r *http.Request) {
+		auth := r.Header.Get("Authorization")
+		w.Header().Set("X-Request-Id", auth)
+		switch calls.Add(1) {
+		case 1:
+			serveJSON(t, w, http.StatusServiceUnavailable, `{"type":"error","error":{"type":"api_error","message":"`+auth+`"}}`)
+		case 2: // a transport error whose text quotes the Location
+			w.Header().Set("Location", "http://[::1"+auth)
+			w.WriteHeader(http.StatusFound)
+		default:
+			serveFixture(t, w, http.StatusOK, "agents/agent.json")
+		}
+	})
+	_, err := c.Agents.Get(t.Context(), testAgentID)
+	require.NoError(t, err)
+	mu.Lock()
+	out := logs.String()
+	mu.Unlock()
+	assert.Contains(t, out, "request_id=\"Bearer "+redactedText+"\"")
+	assert.Contains(t, out, "failed to parse Location header")
+	assert.NotContains(t, out, testToken)
 }
 
 type lockedWriter struct {

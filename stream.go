@@ -380,7 +380,7 @@ func (s *Stream) accept(f sse.Frame) (Event, bool, error) {
 	case "heartbeat", "ping":
 		return nil, false, nil
 	case "error":
-		return nil, false, streamErrorFrame(s.req, f.Data)
+		return nil, false, s.client.redact.error(streamErrorFrame(s.req, f.Data))
 	}
 	if f.Event == "" && string(f.Data) == "[DONE]" {
 		s.terminal = true
@@ -497,6 +497,7 @@ func (s *Stream) connect(first bool) error {
 		}
 		first = false
 		retry, err := s.open()
+		err = s.client.redact.error(err)
 		if err == nil {
 			return nil
 		}
@@ -659,7 +660,7 @@ func (s *Stream) log(msg string, attrs ...slog.Attr) {
 		return
 	}
 	attrs = append(attrs, slog.String("path", "/"+s.req.path))
-	s.logger.LogAttrs(s.ctx, slog.LevelDebug, msg, attrs...)
+	s.logger.LogAttrs(s.ctx, slog.LevelDebug, msg, s.client.redact.attrs(attrs)...)
 }
 
 // streamErrorFrame turns an `event: error` frame into an *APIError.

@@ -2191,6 +2191,57 @@ func TestStream_logsReconnects(t *testing.T) {
 	assert.NotContains(t, msgs, testToken)
 }
 
+func TestStream_echoedTokenIsRedacted(t *testing.T) {
+	echoEnvelope := func(r *http.Request) string {
+		auth := r.Header.Get("Authorization")
+		return `{"type":"error","request_id":"` + auth + `","error":{"type":"authentication_error","message":"bad ` + auth + `"}}`
+	}
+	t.Run("refused at open", func(t *testing.T) {
+		c, _ := newStreamTest(t, func(w http.ResponseWriter, r *http.Request, n int) {
+			w.Header().Set("X-Request-Id", r.Header.Get("Authorization"))
+			serveJSON(t, w, http.StatusUnauthorized, echoEnvelope(r))
+		})
+		_, err := c.Events.Stream(streamCtx(t), streamSessionID, nil)
+		require.Error(t, err)
+		assert.ErrorIs(t, err, ErrAuthentication)
+		assertAPIErrorHasNoToken(t, testToken, err)
+	})
+	t.Run("error frame", func(t *testing.T) {
+		c, _ := newStreamTest(t, func(w http.ResponseWriter, r *http.Request, n int) {
+			sseStart(w)
+			sseWrite(w, "event: error\ndata: "+echoEnvelope(r)+"\n\n")
+		})
+		s := openTestStream(t, t.Context(), c, nil)
+		collectStream(t, s, streamWait)
+		require.Error(t, s.Err())
+		assertAPIErrorHasNoToken(t, testToken, s.Err())
+	})
+	t.Run("reconnect log", func(t *testing.T) {
+		logs := &streamLogRecorder{}
+		c, _ := newStreamTest(t, func(w http.ResponseWriter, r *http.Request, n int) {
+			switch n {
+			case 0:
+				sseStart(w)
+				sseWrite(w, sseEvents(1, 1)...)
+				abort()
+			case 1:
+				w.Header().Set("Retry-After", "0")
+				w.Header().Set("X-Request-Id", r.Header.Get("Authorization"))
+				serveJSON(t, w, http.StatusServiceUnavailable, echoEnvelope(r))
+			default:
+				sseStart(w)
+				sseWrite(w, terminatedFrame("evt_2"))
+			}
+		}, WithLogger(slog.New(logs)))
+		s := openTestStream(t, t.Context(), c, nil)
+		collectStream(t, s, streamWait)
+		require.NoError(t, s.Err())
+		msgs := strings.Join(logs.messages(), "\n")
+		assert.Contains(t, msgs, "status=503")
+		assert.NotContains(t, msgs, testToken)
+	})
+}
+
 // TestStream_lastEventIDFollowsTheConsumer: with Events, the reader
 // goroutine reads the next event before the consumer takes it. LastEventID
 // must still name the last event the consumer received, or a consumer that
