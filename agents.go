@@ -104,18 +104,7 @@ func (s *AgentsService) All(ctx context.Context, params *AgentListParams, opts .
 //
 // API: DELETE /agents/{agent_id}
 func (s *AgentsService) Delete(ctx context.Context, agentID string, opts ...RequestOption) (*DeletedAgent, error) {
-	path, err := s.client.path("agents/{agent_id}", agentID)
-	if err != nil {
-		return nil, err
-	}
-	d, err := invoke[DeletedAgent](ctx, s.client, http.MethodDelete, path, nil, nil, opts)
-	if err != nil {
-		return nil, err
-	}
-	if d.ID == "" {
-		d.ID = agentID // the reply had no body
-	}
-	return d, nil
+	return deleteAt[DeletedAgent](ctx, s.client, opts, "agents/{agent_id}", agentID)
 }
 
 // Archive archives an agent and returns it with ArchivedAt set. Archived

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -202,7 +204,9 @@ func (c *Client) path(template string, ids ...string) (string, error) {
 
 // do is the one request path of every JSON call: it encodes query and body,
 // sends the request with retries, turns an error status into *APIError, and
-// decodes a successful response into out (when out is non-nil).
+// decodes a successful response into out (when out is non-nil). A call that
+// expects a result (out is non-nil) fails when the 2xx body is empty,
+// blank or null, unless it was made with acceptEmptyBody.
 func (c *Client) do(ctx context.Context, method, path string, query, body, out any, opts ...RequestOption) error {
 	req, err := c.prepare(method, path, query, body, opts)
 	if err != nil {
@@ -216,8 +220,14 @@ func (c *Client) do(ctx context.Context, method, path string, query, body, out a
 		resp.Body = io.NopCloser(bytes.NewReader(data))
 		*req.cfg.responseInto = resp
 	}
-	if out == nil || len(bytes.TrimSpace(data)) == 0 {
+	if out == nil {
 		return nil
+	}
+	if trimmed := bytes.TrimSpace(data); len(trimmed) == 0 || string(trimmed) == "null" {
+		if req.cfg.emptyBodyOK {
+			return nil
+		}
+		return fmt.Errorf("qoder: %s /%s: the %d response has an empty body where a result was expected", method, path, resp.StatusCode)
 	}
 	if err := json.Unmarshal(data, out); err != nil {
 		return fmt.Errorf("qoder: %s /%s: decoding the %d response: %w", method, path, resp.StatusCode, err)
@@ -231,6 +241,25 @@ func invoke[T any](ctx context.Context, c *Client, method, path string, query, b
 	out := new(T)
 	if err := c.do(ctx, method, path, query, body, out, opts...); err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// deleteAt sends a DELETE to template filled with ids and decodes the reply
+// into a new T, whose ID field names the deleted resource. Delete is the one
+// call that may be answered with no body (a 204 of older API versions):
+// then, or whenever the reply names no id, ID is the last of ids.
+func deleteAt[T any](ctx context.Context, c *Client, opts []RequestOption, template string, ids ...string) (*T, error) {
+	path, err := c.path(template, ids...)
+	if err != nil {
+		return nil, err
+	}
+	out, err := invoke[T](ctx, c, http.MethodDelete, path, nil, nil, append(slices.Clip(opts), acceptEmptyBody))
+	if err != nil {
+		return nil, err
+	}
+	if id := reflect.ValueOf(out).Elem().FieldByName("ID"); id.String() == "" {
+		id.SetString(ids[len(ids)-1])
 	}
 	return out, nil
 }

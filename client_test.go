@@ -237,13 +237,85 @@ func TestDecodeErrorsNameTheEndpoint(t *testing.T) {
 	}
 }
 
-func TestEmptyBodyIsNotAnError(t *testing.T) {
+func TestEmptyBody(t *testing.T) {
 	t.Parallel()
 	c, mux := newTestClient(t)
 	mux.HandleFunc("/api-test/e", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	out := struct{ ID string }{ID: "keep"}
-	require.NoError(t, c.do(t.Context(), http.MethodDelete, "e", nil, nil, &out))
+	require.NoError(t, c.do(t.Context(), http.MethodDelete, "e", nil, nil, &out, acceptEmptyBody), "accepted where the endpoint may send none")
 	assert.Equal(t, "keep", out.ID)
+	require.NoError(t, c.do(t.Context(), http.MethodDelete, "e", nil, nil, nil), "nothing expected")
+	err := c.do(t.Context(), http.MethodDelete, "e", nil, nil, &out)
+	require.Error(t, err)
+	assert.Equal(t, "qoder: DELETE /e: the 204 response has an empty body where a result was expected", err.Error())
+}
+
+// TestEmptyResultIsAnError: a 2xx without a body must not turn into a zero
+// resource and a nil error on any method that documents a result.
+func TestEmptyResultIsAnError(t *testing.T) {
+	t.Parallel()
+	calls := []struct {
+		endpoint string
+		call     func(c *Client) error
+	}{
+		{"GET /agents/agent_1", func(c *Client) error { _, err := c.Agents.Get(t.Context(), "agent_1"); return err }},
+		{"POST /agents", func(c *Client) error {
+			_, err := c.Agents.Create(t.Context(), &AgentCreateParams{Name: "bot"})
+			return err
+		}},
+		{"GET /agents", func(c *Client) error { _, err := c.Agents.List(t.Context(), nil); return err }},
+		{"GET /agents/agent_1/versions", func(c *Client) error {
+			_, err := c.Agents.Versions.List(t.Context(), "agent_1", nil)
+			return err
+		}},
+		{"POST /environments/env_1/archive", func(c *Client) error {
+			_, err := c.Environments.Archive(t.Context(), "env_1")
+			return err
+		}},
+		{"POST /sessions/sess_1/cancel", func(c *Client) error { _, err := c.Sessions.Cancel(t.Context(), "sess_1"); return err }},
+		{"GET /sessions/sess_1/resources/res_1", func(c *Client) error {
+			_, err := c.Sessions.Resources.Get(t.Context(), "sess_1", "res_1")
+			return err
+		}},
+		{"GET /sessions/sess_1/threads/th_1", func(c *Client) error {
+			_, err := c.Sessions.Threads.Get(t.Context(), "sess_1", "th_1")
+			return err
+		}},
+		{"POST /sessions/sess_1/events", func(c *Client) error {
+			_, err := c.Events.Send(t.Context(), "sess_1", []InputEvent{NewUserMessage("hi")})
+			return err
+		}},
+		{"GET /sessions/sess_1/events", func(c *Client) error { _, err := c.Events.List(t.Context(), "sess_1", nil); return err }},
+		{"GET /models", func(c *Client) error { _, err := c.Models.List(t.Context(), nil); return err }},
+	}
+	bodies := []struct {
+		name   string
+		status int
+		body   string
+	}{
+		{"200 empty", http.StatusOK, ""},
+		{"200 blank", http.StatusOK, " \r\n\t "},
+		{"200 null", http.StatusOK, "null"},
+		{"201 null", http.StatusCreated, " null\n"},
+		{"204", http.StatusNoContent, ""},
+	}
+	for _, b := range bodies {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			c, mux := newTestClient(t)
+			mux.HandleFunc("/api-test/", func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(b.status)
+				_, _ = io.WriteString(w, b.body)
+			})
+			for _, tt := range calls {
+				err := tt.call(c)
+				if assert.Error(t, err, tt.endpoint) {
+					assert.Contains(t, err.Error(), "qoder: "+tt.endpoint+": ")
+					assert.Contains(t, err.Error(), "empty body")
+				}
+			}
+		})
+	}
 }
 
 func TestWithResponseInto(t *testing.T) {

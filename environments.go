@@ -83,18 +83,7 @@ func (s *EnvironmentsService) All(ctx context.Context, params *EnvironmentListPa
 //
 // API: DELETE /environments/{environment_id}
 func (s *EnvironmentsService) Delete(ctx context.Context, environmentID string, opts ...RequestOption) (*DeletedEnvironment, error) {
-	path, err := s.client.path("environments/{environment_id}", environmentID)
-	if err != nil {
-		return nil, err
-	}
-	d, err := invoke[DeletedEnvironment](ctx, s.client, http.MethodDelete, path, nil, nil, opts)
-	if err != nil {
-		return nil, err
-	}
-	if d.ID == "" {
-		d.ID = environmentID // older API versions answer 204 with no body
-	}
-	return d, nil
+	return deleteAt[DeletedEnvironment](ctx, s.client, opts, "environments/{environment_id}", environmentID)
 }
 
 // Archive archives an environment and returns it with ArchivedAt set.

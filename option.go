@@ -80,7 +80,12 @@ type requestConfig struct {
 	idempotencyKey string
 	maxRetries     int
 	responseInto   **http.Response
+	emptyBodyOK    bool // a 2xx without a body is a result (see acceptEmptyBody)
 }
+
+// acceptEmptyBody lets a call whose endpoint may answer with no body (a 204
+// delete) succeed on one; every other call fails on an empty 2xx body.
+func acceptEmptyBody(r *requestConfig) { r.emptyBodyOK = true }
 
 // WithIdempotencyKey sets the Idempotency-Key header of a POST. By default
 // every POST gets a random key, minted once per call and reused on each

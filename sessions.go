@@ -103,18 +103,7 @@ func (s *SessionsService) All(ctx context.Context, params *SessionListParams, op
 //
 // API: DELETE /sessions/{session_id}
 func (s *SessionsService) Delete(ctx context.Context, sessionID string, opts ...RequestOption) (*DeletedSession, error) {
-	path, err := s.client.path("sessions/{session_id}", sessionID)
-	if err != nil {
-		return nil, err
-	}
-	d, err := invoke[DeletedSession](ctx, s.client, http.MethodDelete, path, nil, nil, opts)
-	if err != nil {
-		return nil, err
-	}
-	if d.ID == "" {
-		d.ID = sessionID // the reply had no body
-	}
-	return d, nil
+	return deleteAt[DeletedSession](ctx, s.client, opts, "sessions/{session_id}", sessionID)
 }
 
 // Archive archives a session and returns it with ArchivedAt set. An
