@@ -5,6 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -139,6 +143,45 @@ func TestListAll(t *testing.T) {
 			wantCalls: 1,
 		},
 		{
+			name: "empty pages that never end",
+			pages: map[string]*Page[string]{
+				"":        {Data: []string{}, HasMore: true, NextPage: "p1"},
+				"page=p1": {Data: []string{}, HasMore: true, NextPage: "p2"},
+				"page=p2": {Data: []string{}, HasMore: true, NextPage: "p3"},
+				"page=p3": {Data: []string{}, HasMore: true, NextPage: "p4"},
+			},
+			want:      nil,
+			wantErr:   "the server keeps paging without data (3 empty pages in a row",
+			wantCalls: 3,
+		},
+		{
+			name: "empty id-cursor pages after items",
+			pages: map[string]*Page[string]{
+				"":        {Data: []string{"a"}, LastID: "a", HasMore: true},
+				"after=a": {Data: nil, LastID: "b", HasMore: true},
+				"after=b": {Data: nil, LastID: "c", HasMore: true},
+				"after=c": {Data: nil, LastID: "d", HasMore: true},
+				"after=d": {Data: nil, LastID: "e", HasMore: true},
+			},
+			want:      []string{"a"},
+			wantErr:   "keeps paging without data",
+			wantCalls: 4,
+		},
+		{
+			name: "a few empty pages between items are fine",
+			pages: map[string]*Page[string]{
+				"":        {Data: []string{"a"}, NextPage: "p1"},
+				"page=p1": {Data: []string{}, NextPage: "p2"},
+				"page=p2": {Data: []string{}, NextPage: "p3"},
+				"page=p3": {Data: []string{"b"}, NextPage: "p4"},
+				"page=p4": {Data: []string{}, NextPage: "p5"},
+				"page=p5": {Data: []string{}, NextPage: "p6"},
+				"page=p6": {Data: []string{"c"}},
+			},
+			want:      []string{"a", "b", "c"},
+			wantCalls: 7,
+		},
+		{
 			name: "has_more without any cursor",
 			pages: map[string]*Page[string]{
 				"": {Data: []string{"a"}, HasMore: true},
@@ -241,4 +284,79 @@ func TestListAllOverHTTP(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"a", "b", "c"}, got)
 	assert.Equal(t, []string{"limit=2", "after_id=b&limit=2"}, queries)
+}
+
+func TestListAll_pagerThatNeverEnds(t *testing.T) {
+	t.Parallel()
+	c, mux := newTestClient(t)
+	var calls atomic.Int32
+	mux.HandleFunc("GET /api-test/agents", func(w http.ResponseWriter, r *http.Request) {
+		n := calls.Add(1)
+		// A fresh cursor on every page, and never any data; the test's own
+		// bound ends it after 50 pages.
+		if n >= 50 {
+			serveJSON(t, w, 200, `{"data":[],"has_more":false}`)
+			return
+		}
+		serveJSON(t, w, 200, fmt.Sprintf(`{"data":[],"has_more":true,"next_page":"page_%d"}`, n))
+	})
+	var items int
+	var err error
+	for _, err = range c.Agents.All(t.Context(), nil) {
+		if err != nil {
+			break
+		}
+		items++
+	}
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "the server keeps paging without data")
+	assert.Zero(t, items)
+	assert.EqualValues(t, maxEmptyPages, calls.Load())
+}
+
+// TestListAll_longCursorsStayBounded follows 800 pages whose cursors are
+// 64 KiB each: remembering them all would hold 50 MiB. It does not run in
+// parallel, so that the heap it measures is its own.
+func TestListAll_longCursorsStayBounded(t *testing.T) {
+	const pages, cursorSize = 800, 64 << 10
+	var baseline, peak uint64
+	list := func(_ context.Context, p *pageTestParams) (*Page[string], error) {
+		n := 0
+		if p.Page != "" {
+			n, _ = strconv.Atoi(strings.TrimLeft(p.Page, "x"))
+		}
+		if n == 100 || n == pages-1 {
+			var ms runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&ms)
+			if n == 100 {
+				baseline = ms.HeapAlloc
+			}
+			peak = max(peak, ms.HeapAlloc)
+		}
+		page := &Page[string]{Data: []string{strconv.Itoa(n)}}
+		if n < pages-1 {
+			page.NextPage = strings.Repeat("x", cursorSize) + strconv.Itoa(n+1)
+		}
+		return page, nil
+	}
+	got, err := collect(t, listAll(t.Context(), (*pageTestParams)(nil), list))
+	require.NoError(t, err)
+	require.Len(t, got, pages)
+	assert.Less(t, peak-min(peak, baseline), uint64(16<<20), "the heap grew by %d MiB over %d pages", (peak-min(peak, baseline))>>20, pages)
+}
+
+func TestCursorSet(t *testing.T) {
+	t.Parallel()
+	s := newCursorSet()
+	assert.True(t, s.add("after", "a"))
+	assert.True(t, s.add("page", "a"), "the kind is part of the cursor")
+	assert.False(t, s.add("after", "a"))
+	for i := range 3 * cursorMemory {
+		require.True(t, s.add("page", strconv.Itoa(i)))
+	}
+	assert.Len(t, s.seen, cursorMemory)
+	assert.Len(t, s.ring, cursorMemory)
+	assert.False(t, s.add("page", strconv.Itoa(3*cursorMemory-1)), "a recent cursor is remembered")
+	assert.True(t, s.add("page", "0"), "an old one is forgotten")
 }
