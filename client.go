@@ -61,7 +61,28 @@ type Client struct {
 	common service
 }
 
-// service is the value every resource service shares.
+// service is what every service and sub-service is made of: the client
+// whose one request path it calls. Each is wired once, in NewClient, from
+// the client's one service value, c.common. A service without sub-services
+// is declared over it and converted:
+//
+//	type WidgetsService service                      // widgets.go
+//	c.Widgets = (*WidgetsService)(&c.common)         // NewClient
+//
+// A service with sub-services embeds it and lists them as exported fields,
+// each a converted pointer to c.common as well:
+//
+//	type WidgetsService struct {
+//		service
+//		// Parts manages the parts of a widget.
+//		Parts *WidgetPartsService
+//	}
+//	c.Widgets = &WidgetsService{service: c.common, Parts: (*WidgetPartsService)(&c.common)}
+//
+// Methods then reach the API through s.client, and most are one call:
+// invoke for a read or a write, listAll for All (list params need only
+// AfterID, BeforeID and Page fields tagged after_id, before_id and page),
+// and deleteAt for Delete.
 type service struct{ client *Client }
 
 // NewClient returns a client configured by opts.
@@ -122,11 +143,18 @@ func NewClient(opts ...Option) (*Client, error) {
 		c.userAgent += " " + cfg.userAgent
 	}
 	c.common.client = c
-	c.Environments = newEnvironmentsService(c)
-	c.Agents = newAgentsService(c)
-	c.Sessions = newSessionsService(c)
+	c.Environments = (*EnvironmentsService)(&c.common)
+	c.Agents = &AgentsService{
+		service:  c.common,
+		Versions: (*AgentVersionsService)(&c.common),
+	}
+	c.Sessions = &SessionsService{
+		service:   c.common,
+		Resources: (*SessionResourcesService)(&c.common),
+		Threads:   (*SessionThreadsService)(&c.common),
+	}
 	c.Events = (*EventsService)(&c.common)
-	c.Models = newModelsService(c)
+	c.Models = (*ModelsService)(&c.common)
 	return c, nil
 }
 
