@@ -454,7 +454,7 @@ func readBody(resp *http.Response) ([]byte, error) {
 
 // Chunk sizes of a body of unknown length.
 const (
-	firstChunk = 8 << 10
+	firstChunk = 4 << 10
 	maxChunk   = 1 << 20
 )
 
@@ -462,7 +462,7 @@ const (
 // first, and reports whether the body was longer than limit; then it
 // returns the first limit bytes only when keepHead is set. A body whose
 // length is known (size, at most limit) goes into one buffer of that size.
-// Otherwise it goes into chunks that double from 8 KiB to 1 MiB, joined
+// Otherwise it goes into chunks that double from 4 KiB to 1 MiB, joined
 // once at the end, so that a body over the limit costs about limit bytes
 // and an accepted one its size twice for a moment, where a doubling buffer
 // holds up to twice the limit.
