@@ -423,7 +423,8 @@ func (r *turnRunner) handle(ev Event) (bool, error) {
 func (r *turnRunner) failure(reason string) error {
 	if n := len(r.turn.Errors); n > 0 {
 		last := r.turn.Errors[n-1]
-		return fmt.Errorf("%w: %s: session.error %s: %s", ErrTurnFailed, reason, last.Type, last.Message)
+		// The message is the server's: it may echo the token.
+		return r.events.client.redact.error(fmt.Errorf("%w: %s: session.error %s: %s", ErrTurnFailed, reason, last.Type, last.Message))
 	}
 	return fmt.Errorf("%w: %s", ErrTurnFailed, reason)
 }

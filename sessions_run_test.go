@@ -291,6 +291,17 @@ func TestRunEndsClearly(t *testing.T) {
 			wantIs: ErrTurnFailed, wantMsg: "Overloaded",
 		},
 		{
+			name: "session.error that echoes the token",
+			events: func(f *turnFake) []string {
+				return []string{
+					f.ev("session.status_running", ""),
+					f.ev("session.error", `"error":{"type":"mcp_error","message":"header Bearer `+testToken+` refused","retry_status":{"type":"terminal"}}`),
+					f.ev("session.status_idle", `"stop_reason":{"type":"retries_exhausted"}`),
+				}
+			},
+			wantIs: ErrTurnFailed, wantMsg: "header Bearer " + redactedText + " refused",
+		},
+		{
 			name: "terminated",
 			events: func(f *turnFake) []string {
 				return []string{f.ev("session.status_running", ""), f.ev("session.status_terminated", "")}
@@ -313,6 +324,7 @@ func TestRunEndsClearly(t *testing.T) {
 			require.Error(t, err)
 			assert.ErrorIs(t, err, tt.wantIs)
 			assert.Contains(t, err.Error(), tt.wantMsg)
+			assert.NotContains(t, err.Error(), testToken)
 			require.NotNil(t, turn, "the turn so far is returned with the error")
 			assert.NotEmpty(t, turn.Events)
 		})
