@@ -73,7 +73,7 @@ func FuzzDecodeEvent(f *testing.F) {
 			return
 		}
 		if typ == "" {
-			typ = peekType(data)
+			typ, _ = peekType(data)
 		}
 		if ev.EventType() != typ {
 			t.Fatalf("EventType() = %q, want %q", ev.EventType(), typ)
