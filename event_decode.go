@@ -411,9 +411,8 @@ const (
 
 // structPlan maps the members of a JSON object to the fields of a struct.
 type structPlan struct {
-	fields    []fieldPlan // in encoding/json's order
-	byName    map[string]*fieldPlan
-	normalize bool // the struct is a normalizer
+	fields    []fieldPlan // in encoding/json's order, names unique
+	normalize bool        // the struct is a normalizer
 }
 
 type fieldPlan struct {
@@ -434,8 +433,10 @@ func (p *structPlan) field(key []byte) *fieldPlan {
 			break
 		}
 	}
-	if f, ok := p.byName[string(key)]; ok {
-		return f
+	for i := range p.fields { // a handful: faster than a map
+		if p.fields[i].name == string(key) {
+			return &p.fields[i]
+		}
 	}
 	for i := range p.fields {
 		if strings.EqualFold(p.fields[i].name, string(key)) {
@@ -570,19 +571,14 @@ func (b *codecBuilder) plan(t reflect.Type) (*structPlan, bool) {
 			fields[i].legacy = true
 		}
 	}
-	p := &structPlan{
-		fields:    fields,
-		byName:    make(map[string]*fieldPlan, len(fields)),
-		normalize: pt.Implements(normalizerType),
-	}
-	for i := range p.fields {
-		f := &p.fields[i]
-		if _, dup := p.byName[f.name]; dup {
+	names := make(map[string]bool, len(fields))
+	for _, f := range fields {
+		if names[f.name] {
 			return nil, false
 		}
-		p.byName[f.name] = f
+		names[f.name] = true
 	}
-	return p, true
+	return &structPlan{fields: fields, normalize: pt.Implements(normalizerType)}, true
 }
 
 // fields appends to out the fields of struct type t, reached at index, in

@@ -23,6 +23,7 @@ package jsonscan
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"strings"
 	"unicode/utf16"
@@ -237,6 +238,16 @@ var plainString = func() (t [256]bool) {
 	return t
 }()
 
+// plain8 reports whether the 8 bytes of x are all plainString bytes. A byte
+// of x^q is zero where x holds a quote; (y-ones)&^y has the high bit set in
+// some byte exactly when some byte of y is zero (or, with ones*n, below n).
+func plain8(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	q := x ^ ones*'"'
+	b := x ^ ones*'\\'
+	return ((q-ones)&^q|(b-ones)&^b|(x-ones*0x20)&^x)&highs == 0
+}
+
 // ReadString reads a string and returns the bytes between its quotes, escapes
 // still escaped; [Unquote] decodes them.
 func (s *Scanner) ReadString() ([]byte, bool) {
@@ -246,6 +257,12 @@ func (s *Scanner) ReadString() ([]byte, bool) {
 	d := s.data
 	start := s.pos + 1
 	for i := start; i < len(d); {
+		for i+8 <= len(d) && plain8(binary.LittleEndian.Uint64(d[i:])) {
+			i += 8
+		}
+		if i >= len(d) {
+			break
+		}
 		c := d[i]
 		switch {
 		case plainString[c]:
