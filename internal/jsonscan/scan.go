@@ -37,15 +37,22 @@ const MaxDepth = 10000
 // Kind is the kind of a JSON value, told by its first byte.
 type Kind byte
 
-// The kinds of JSON values. Invalid stands for the end of the input, a
-// syntax error already met, or a byte no value starts with.
+// The kinds of JSON values.
 const (
+	// Invalid stands for the end of the input, a syntax error already met,
+	// or a byte no value starts with.
 	Invalid Kind = iota
+	// Null is null.
 	Null
+	// Bool is true or false.
 	Bool
+	// Number is a number.
 	Number
+	// String is a string.
 	String
+	// Object is an object.
 	Object
+	// Array is an array.
 	Array
 )
 
@@ -56,6 +63,7 @@ type SyntaxError struct {
 	msg    string
 }
 
+// Error returns the message and the offset.
 func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("jsonscan: %s at offset %d", e.msg, e.Offset)
 }
