@@ -16,15 +16,10 @@ import (
 //
 // See https://docs.qoder.com/cloud-agents/define-agent.
 type AgentsService struct {
-	client *Client
+	service
 
 	// Versions lists the versions of an agent.
 	Versions *AgentVersionsService
-}
-
-// newAgentsService returns the agents service of c.
-func newAgentsService(c *Client) *AgentsService {
-	return &AgentsService{client: c, Versions: &AgentVersionsService{client: c}}
 }
 
 // Create creates an agent at version 1. If its tools contain the browser
@@ -104,18 +99,7 @@ func (s *AgentsService) All(ctx context.Context, params *AgentListParams, opts .
 //
 // API: DELETE /agents/{agent_id}
 func (s *AgentsService) Delete(ctx context.Context, agentID string, opts ...RequestOption) (*DeletedAgent, error) {
-	path, err := s.client.path("agents/{agent_id}", agentID)
-	if err != nil {
-		return nil, err
-	}
-	d, err := invoke[DeletedAgent](ctx, s.client, http.MethodDelete, path, nil, nil, opts)
-	if err != nil {
-		return nil, err
-	}
-	if d.ID == "" {
-		d.ID = agentID // the reply had no body
-	}
-	return d, nil
+	return deleteAt[DeletedAgent](ctx, s.client, opts, "agents/{agent_id}", agentID)
 }
 
 // Archive archives an agent and returns it with ArchivedAt set. Archived
@@ -412,10 +396,6 @@ type AgentListParams struct {
 	CreatedAtLte time.Time `url:"created_at[lte],omitempty"`
 }
 
-func (p *AgentListParams) pageCursor() pageCursor {
-	return pageCursor{AfterID: &p.AfterID, BeforeID: &p.BeforeID, Page: &p.Page}
-}
-
 // AgentVersionListParams page [AgentVersionsService.List]. Its id cursors
 // are version numbers written as strings, such as "2".
 type AgentVersionListParams struct {
@@ -428,10 +408,6 @@ type AgentVersionListParams struct {
 	BeforeID string `url:"before_id,omitempty"`
 	// Page is an opaque page token from Page.NextPage.
 	Page string `url:"page,omitempty"`
-}
-
-func (p *AgentVersionListParams) pageCursor() pageCursor {
-	return pageCursor{AfterID: &p.AfterID, BeforeID: &p.BeforeID, Page: &p.Page}
 }
 
 // agentGetQuery is the query of [AgentsService.GetVersion].

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -45,6 +47,7 @@ type Client struct {
 	baseURL    *url.URL
 	baseString string // baseURL.String(), always ending in "/"
 	token      string
+	redact     redactor // removes token from what servers echo
 	httpClient *http.Client
 	maxRetries int
 	userAgent  string
@@ -58,7 +61,28 @@ type Client struct {
 	common service
 }
 
-// service is the value every resource service shares.
+// service is what every service and sub-service is made of: the client
+// whose one request path it calls. Each is wired once, in NewClient, from
+// the client's one service value, c.common. A service without sub-services
+// is declared over it and converted:
+//
+//	type WidgetsService service                      // widgets.go
+//	c.Widgets = (*WidgetsService)(&c.common)         // NewClient
+//
+// A service with sub-services embeds it and lists them as exported fields,
+// each a converted pointer to c.common as well:
+//
+//	type WidgetsService struct {
+//		service
+//		// Parts manages the parts of a widget.
+//		Parts *WidgetPartsService
+//	}
+//	c.Widgets = &WidgetsService{service: c.common, Parts: (*WidgetPartsService)(&c.common)}
+//
+// Methods then reach the API through s.client, and most are one call:
+// invoke for a read or a write, listAll for All (list params need only
+// AfterID, BeforeID and Page fields tagged after_id, before_id and page),
+// and deleteAt for Delete.
 type service struct{ client *Client }
 
 // NewClient returns a client configured by opts.
@@ -103,6 +127,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		baseURL:    base,
 		baseString: base.String(),
 		token:      cfg.token,
+		redact:     newRedactor(cfg.token),
 		httpClient: cfg.httpClient,
 		maxRetries: cfg.maxRetries,
 		userAgent:  defaultUserAgent,
@@ -112,15 +137,23 @@ func NewClient(opts ...Option) (*Client, error) {
 	if c.httpClient == nil {
 		c.httpClient = newHTTPClient()
 	}
+	c.httpClient = withRedirectPolicy(c.httpClient, base)
 	if cfg.userAgent != "" {
 		c.userAgent += " " + cfg.userAgent
 	}
 	c.common.client = c
-	c.Environments = newEnvironmentsService(c)
-	c.Agents = newAgentsService(c)
-	c.Sessions = newSessionsService(c)
+	c.Environments = (*EnvironmentsService)(&c.common)
+	c.Agents = &AgentsService{
+		service:  c.common,
+		Versions: (*AgentVersionsService)(&c.common),
+	}
+	c.Sessions = &SessionsService{
+		service:   c.common,
+		Resources: (*SessionResourcesService)(&c.common),
+		Threads:   (*SessionThreadsService)(&c.common),
+	}
 	c.Events = (*EventsService)(&c.common)
-	c.Models = newModelsService(c)
+	c.Models = (*ModelsService)(&c.common)
 	return c, nil
 }
 
@@ -198,7 +231,9 @@ func (c *Client) path(template string, ids ...string) (string, error) {
 
 // do is the one request path of every JSON call: it encodes query and body,
 // sends the request with retries, turns an error status into *APIError, and
-// decodes a successful response into out (when out is non-nil).
+// decodes a successful response into out (when out is non-nil). A call that
+// expects a result (out is non-nil) fails when the 2xx body is empty,
+// blank or null, unless it was made with acceptEmptyBody.
 func (c *Client) do(ctx context.Context, method, path string, query, body, out any, opts ...RequestOption) error {
 	req, err := c.prepare(method, path, query, body, opts)
 	if err != nil {
@@ -212,8 +247,14 @@ func (c *Client) do(ctx context.Context, method, path string, query, body, out a
 		resp.Body = io.NopCloser(bytes.NewReader(data))
 		*req.cfg.responseInto = resp
 	}
-	if out == nil || len(bytes.TrimSpace(data)) == 0 {
+	if out == nil {
 		return nil
+	}
+	if trimmed := bytes.TrimSpace(data); len(trimmed) == 0 || string(trimmed) == "null" {
+		if req.cfg.emptyBodyOK {
+			return nil
+		}
+		return fmt.Errorf("qoder: %s /%s: the %d response has an empty body where a result was expected", method, path, resp.StatusCode)
 	}
 	if err := json.Unmarshal(data, out); err != nil {
 		return fmt.Errorf("qoder: %s /%s: decoding the %d response: %w", method, path, resp.StatusCode, err)
@@ -227,6 +268,25 @@ func invoke[T any](ctx context.Context, c *Client, method, path string, query, b
 	out := new(T)
 	if err := c.do(ctx, method, path, query, body, out, opts...); err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// deleteAt sends a DELETE to template filled with ids and decodes the reply
+// into a new T, whose ID field names the deleted resource. Delete is the one
+// call that may be answered with no body (a 204 of older API versions):
+// then, or whenever the reply names no id, ID is the last of ids.
+func deleteAt[T any](ctx context.Context, c *Client, opts []RequestOption, template string, ids ...string) (*T, error) {
+	path, err := c.path(template, ids...)
+	if err != nil {
+		return nil, err
+	}
+	out, err := invoke[T](ctx, c, http.MethodDelete, path, nil, nil, append(slices.Clip(opts), acceptEmptyBody))
+	if err != nil {
+		return nil, err
+	}
+	if id := reflect.ValueOf(out).Elem().FieldByName("ID"); id.String() == "" {
+		id.SetString(ids[len(ids)-1])
 	}
 	return out, nil
 }
@@ -350,10 +410,10 @@ func (c *Client) send(ctx context.Context, p *preparedRequest) (*http.Response, 
 			continue
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("qoder: %s /%s: %w", p.method, p.path, redactURLError(err))
+			return nil, nil, c.redact.error(fmt.Errorf("qoder: %s /%s: %w", p.method, p.path, redactURLError(err)))
 		}
 		if resp.StatusCode < 200 || resp.StatusCode > 299 {
-			return nil, nil, newAPIError(p.method, "/"+p.path, resp, data)
+			return nil, nil, c.redact.error(newAPIError(p.method, "/"+p.path, resp, data))
 		}
 		return resp, data, nil
 	}
@@ -366,28 +426,87 @@ const maxResponseSize = 64 << 20
 // maxResponseSize; it is never retried.
 var errResponseTooLarge = errors.New("response too large")
 
-// readBody reads and closes a response body, up to maxResponseSize.
+// readBody reads and closes a response body. A 2xx body is read whole, up
+// to maxResponseSize: a larger one is an error, refused before a byte is
+// read when its Content-Length says so. An error body is only a
+// description, so the first maxErrorBodySize bytes are kept and the rest is
+// dropped.
 func readBody(resp *http.Response) ([]byte, error) {
 	defer resp.Body.Close()
 	limit := int64(maxResponseSize)
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+	success := resp.StatusCode >= 200 && resp.StatusCode <= 299
+	if !success {
 		limit = maxErrorBodySize
 	}
-	var buf bytes.Buffer
-	if resp.ContentLength > 0 && resp.ContentLength <= limit {
-		buf.Grow(int(resp.ContentLength))
+	if success && resp.ContentLength > limit {
+		return nil, fmt.Errorf("%w: the %d response declares %d bytes, more than %d", errResponseTooLarge, resp.StatusCode, resp.ContentLength, limit)
 	}
-	_, err := buf.ReadFrom(io.LimitReader(resp.Body, limit+1))
+	data, over, err := readAtMost(resp.Body, resp.ContentLength, limit, !success)
 	if err != nil {
 		return nil, fmt.Errorf("reading the %d response: %w", resp.StatusCode, err)
 	}
-	if int64(buf.Len()) > limit {
-		if limit == maxErrorBodySize {
-			return buf.Bytes()[:limit], nil // an error body is only a description; keep its start
-		}
+	if over && success {
 		return nil, fmt.Errorf("%w: the %d response is larger than %d bytes", errResponseTooLarge, resp.StatusCode, limit)
 	}
-	return buf.Bytes(), nil
+	return data, nil
+}
+
+// Chunk sizes of a body of unknown length.
+const (
+	firstChunk = 4 << 10
+	maxChunk   = 1 << 20
+)
+
+// readAtMost reads r to its end, or to limit+1 bytes, whichever comes
+// first, and reports whether the body was longer than limit; then it
+// returns the first limit bytes only when keepHead is set. A body whose
+// length is known (size, at most limit) goes into one buffer of that size.
+// Otherwise it goes into chunks that double from 4 KiB to 1 MiB, joined
+// once at the end, so that a body over the limit costs about limit bytes
+// and an accepted one its size twice for a moment, where a doubling buffer
+// holds up to twice the limit.
+func readAtMost(r io.Reader, size, limit int64, keepHead bool) (data []byte, over bool, err error) {
+	if size >= 0 && size <= limit {
+		buf := make([]byte, size)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return nil, false, err
+		}
+		var extra [1]byte
+		if n, _ := r.Read(extra[:]); n > 0 {
+			return nil, false, fmt.Errorf("the body is longer than its Content-Length of %d bytes", size)
+		}
+		return buf, false, nil
+	}
+	var chunks [][]byte
+	total, next := int64(0), int64(firstChunk)
+	for total <= limit {
+		chunk := make([]byte, min(next, limit+1-total))
+		n, err := io.ReadFull(r, chunk)
+		chunks = append(chunks, chunk[:n])
+		total += int64(n)
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		next = min(2*next, maxChunk)
+	}
+	if over = total > limit; over {
+		if !keepHead {
+			return nil, true, nil
+		}
+		total = limit
+	}
+	if len(chunks) == 1 {
+		return chunks[0][:total], over, nil
+	}
+	out := make([]byte, 0, total)
+	for i, c := range chunks {
+		out = append(out, c[:min(int64(len(c)), total-int64(len(out)))]...)
+		chunks[i] = nil // a collection during the copy may free it
+	}
+	return out, over, nil
 }
 
 // drainAndClose discards a little of body so the connection can be reused,
@@ -424,7 +543,7 @@ func (c *Client) logAttempt(ctx context.Context, p *preparedRequest, resp *http.
 	if err != nil {
 		attrs = append(attrs, slog.String("error", redactURLError(err).Error()))
 	}
-	c.logger.LogAttrs(ctx, slog.LevelDebug, "qoder: http request", attrs...)
+	c.logger.LogAttrs(ctx, slog.LevelDebug, "qoder: http request", c.redact.attrs(attrs)...)
 }
 
 // logRetry logs a retry decision at debug level.
@@ -437,7 +556,7 @@ func (c *Client) logRetry(ctx context.Context, p *preparedRequest, attempt int, 
 		slog.String("path", "/"+p.path),
 		slog.Int("attempt", attempt+1),
 		slog.Duration("delay", delay),
-		slog.String("reason", reason))
+		slog.String("reason", c.redact.string(reason)))
 }
 
 // sleepCtx waits for d or until ctx ends, whichever comes first.

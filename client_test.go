@@ -8,9 +8,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -236,13 +239,85 @@ func TestDecodeErrorsNameTheEndpoint(t *testing.T) {
 	}
 }
 
-func TestEmptyBodyIsNotAnError(t *testing.T) {
+func TestEmptyBody(t *testing.T) {
 	t.Parallel()
 	c, mux := newTestClient(t)
 	mux.HandleFunc("/api-test/e", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	out := struct{ ID string }{ID: "keep"}
-	require.NoError(t, c.do(t.Context(), http.MethodDelete, "e", nil, nil, &out))
+	require.NoError(t, c.do(t.Context(), http.MethodDelete, "e", nil, nil, &out, acceptEmptyBody), "accepted where the endpoint may send none")
 	assert.Equal(t, "keep", out.ID)
+	require.NoError(t, c.do(t.Context(), http.MethodDelete, "e", nil, nil, nil), "nothing expected")
+	err := c.do(t.Context(), http.MethodDelete, "e", nil, nil, &out)
+	require.Error(t, err)
+	assert.Equal(t, "qoder: DELETE /e: the 204 response has an empty body where a result was expected", err.Error())
+}
+
+// TestEmptyResultIsAnError: a 2xx without a body must not turn into a zero
+// resource and a nil error on any method that documents a result.
+func TestEmptyResultIsAnError(t *testing.T) {
+	t.Parallel()
+	calls := []struct {
+		endpoint string
+		call     func(c *Client) error
+	}{
+		{"GET /agents/agent_1", func(c *Client) error { _, err := c.Agents.Get(t.Context(), "agent_1"); return err }},
+		{"POST /agents", func(c *Client) error {
+			_, err := c.Agents.Create(t.Context(), &AgentCreateParams{Name: "bot"})
+			return err
+		}},
+		{"GET /agents", func(c *Client) error { _, err := c.Agents.List(t.Context(), nil); return err }},
+		{"GET /agents/agent_1/versions", func(c *Client) error {
+			_, err := c.Agents.Versions.List(t.Context(), "agent_1", nil)
+			return err
+		}},
+		{"POST /environments/env_1/archive", func(c *Client) error {
+			_, err := c.Environments.Archive(t.Context(), "env_1")
+			return err
+		}},
+		{"POST /sessions/sess_1/cancel", func(c *Client) error { _, err := c.Sessions.Cancel(t.Context(), "sess_1"); return err }},
+		{"GET /sessions/sess_1/resources/res_1", func(c *Client) error {
+			_, err := c.Sessions.Resources.Get(t.Context(), "sess_1", "res_1")
+			return err
+		}},
+		{"GET /sessions/sess_1/threads/th_1", func(c *Client) error {
+			_, err := c.Sessions.Threads.Get(t.Context(), "sess_1", "th_1")
+			return err
+		}},
+		{"POST /sessions/sess_1/events", func(c *Client) error {
+			_, err := c.Events.Send(t.Context(), "sess_1", []InputEvent{NewUserMessage("hi")})
+			return err
+		}},
+		{"GET /sessions/sess_1/events", func(c *Client) error { _, err := c.Events.List(t.Context(), "sess_1", nil); return err }},
+		{"GET /models", func(c *Client) error { _, err := c.Models.List(t.Context(), nil); return err }},
+	}
+	bodies := []struct {
+		name   string
+		status int
+		body   string
+	}{
+		{"200 empty", http.StatusOK, ""},
+		{"200 blank", http.StatusOK, " \r\n\t "},
+		{"200 null", http.StatusOK, "null"},
+		{"201 null", http.StatusCreated, " null\n"},
+		{"204", http.StatusNoContent, ""},
+	}
+	for _, b := range bodies {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			c, mux := newTestClient(t)
+			mux.HandleFunc("/api-test/", func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(b.status)
+				_, _ = io.WriteString(w, b.body)
+			})
+			for _, tt := range calls {
+				err := tt.call(c)
+				if assert.Error(t, err, tt.endpoint) {
+					assert.Contains(t, err.Error(), "qoder: "+tt.endpoint+": ")
+					assert.Contains(t, err.Error(), "empty body")
+				}
+			}
+		})
+	}
 }
 
 func TestWithResponseInto(t *testing.T) {
@@ -330,6 +405,36 @@ func TestDebugLogging(t *testing.T) {
 	}
 }
 
+func TestDebugLogging_echoedTokenIsRedacted(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c, mux := newTestClient(t, WithLogger(logger), WithMaxRetries(3))
+	var calls atomic.Int32
+	mux.HandleFunc("/api-test/agents/{id}", func(w http.ResponseWriter, r *http.Request) {
+		auth := r.Header.Get("Authorization")
+		w.Header().Set("X-Request-Id", auth)
+		switch calls.Add(1) {
+		case 1:
+			serveJSON(t, w, http.StatusServiceUnavailable, `{"type":"error","error":{"type":"api_error","message":"`+auth+`"}}`)
+		case 2: // a transport error whose text quotes the Location
+			w.Header().Set("Location", "http://[::1"+auth)
+			w.WriteHeader(http.StatusFound)
+		default:
+			serveFixture(t, w, http.StatusOK, "agents/agent.json")
+		}
+	})
+	_, err := c.Agents.Get(t.Context(), testAgentID)
+	require.NoError(t, err)
+	mu.Lock()
+	out := logs.String()
+	mu.Unlock()
+	assert.Contains(t, out, "request_id=\"Bearer "+redactedText+"\"")
+	assert.Contains(t, out, "failed to parse Location header")
+	assert.NotContains(t, out, testToken)
+}
+
 type lockedWriter struct {
 	w  io.Writer
 	mu *sync.Mutex
@@ -371,21 +476,126 @@ func TestClientIsSafeForConcurrentUse(t *testing.T) {
 	}
 }
 
+// TestOversizedResponseIsAnError reads responses over the 64 MiB cap, with
+// and without a Content-Length, and measures what they cost: a declared
+// size over the cap is refused before the body is read, and an undeclared
+// one costs about the cap, not the twice or four times a doubling buffer
+// takes. It does not run in parallel, so that the allocations it counts are
+// its own.
 func TestOversizedResponseIsAnError(t *testing.T) {
+	tests := []struct {
+		name      string
+		declared  bool
+		wantErr   string
+		maxAlloc  uint64 // bytes allocated by the call
+		maxServed int64  // bytes the server managed to send
+	}{
+		{"declared 1 GiB", true, "declares 1073741832 bytes, more than 67108864", 4 << 20, 32 << 20},
+		{"undeclared 1 GiB", false, "larger than 67108864 bytes", 80 << 20, 100 << 20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, mux := newTestClient(t, WithMaxRetries(0))
+			served := make(chan int64, 1)
+			chunk := bytes.Repeat([]byte("a"), 1<<20)
+			mux.HandleFunc("/api-test/huge", func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				if tt.declared {
+					w.Header().Set("Content-Length", strconv.Itoa(1<<30+len(`{"x":""}`)))
+				}
+				n, _ := io.WriteString(w, `{"x":"`)
+				total := int64(n)
+				for range 1 << 10 {
+					n, err := w.Write(chunk)
+					total += int64(n)
+					if err != nil {
+						break
+					}
+				}
+				served <- total
+			})
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			err := c.do(t.Context(), http.MethodGet, "huge", nil, nil, &struct{ X string }{})
+			runtime.ReadMemStats(&after)
+			require.Error(t, err)
+			assert.ErrorIs(t, err, errResponseTooLarge)
+			assert.Contains(t, err.Error(), tt.wantErr)
+			assert.Contains(t, err.Error(), "GET /huge")
+			alloc := after.TotalAlloc - before.TotalAlloc
+			assert.Less(t, alloc, tt.maxAlloc, "the call allocated %d MiB", alloc>>20)
+			assert.Less(t, <-served, tt.maxServed)
+		})
+	}
+}
+
+// TestResponseShorterOrLongerThanDeclared: a transport whose body does not
+// match its Content-Length is an error, not a silently cut or padded body.
+func TestResponseShorterOrLongerThanDeclared(t *testing.T) {
 	t.Parallel()
-	c, mux := newTestClient(t)
-	mux.HandleFunc("/api-test/huge", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"x":"`)
-		chunk := strings.Repeat("a", 1<<20)
-		for range 65 {
-			if _, err := io.WriteString(w, chunk); err != nil {
-				return
+	tests := []struct {
+		name     string
+		declared int64
+		body     string
+		wantErr  string
+	}{
+		{"longer", 3, `{"id":"x"}`, "longer than its Content-Length of 3 bytes"},
+		{"shorter", 100, `{"id":"x"}`, "unexpected EOF"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			hc := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				return &http.Response{
+					StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}},
+					ContentLength: tt.declared, Body: io.NopCloser(strings.NewReader(tt.body)), Request: r,
+				}, nil
+			})}
+			c, err := NewClient(WithToken(testToken), WithBaseURL("https://api.example.test/"), WithHTTPClient(hc), WithMaxRetries(0))
+			require.NoError(t, err)
+			var out struct{ ID string }
+			err = c.do(t.Context(), http.MethodGet, "x", nil, nil, &out)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.wantErr)
+			assert.Empty(t, out.ID)
+		})
+	}
+}
+
+// roundTripFunc is an http.RoundTripper made of a function.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+// RoundTrip calls f.
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestEveryServiceIsWiredToTheClient walks the client's services and their
+// sub-services: each must be set and reach the API through this client.
+func TestEveryServiceIsWiredToTheClient(t *testing.T) {
+	t.Parallel()
+	c, err := NewClient(WithToken(testToken))
+	require.NoError(t, err)
+	var names []string
+	var walk func(prefix string, v reflect.Value)
+	walk = func(prefix string, v reflect.Value) {
+		for i := range v.NumField() {
+			f := v.Type().Field(i)
+			if !f.IsExported() || f.Type.Kind() != reflect.Pointer || !strings.HasSuffix(f.Type.Elem().Name(), "Service") {
+				continue
 			}
+			name := prefix + "." + f.Name
+			names = append(names, name)
+			svc := v.Field(i)
+			if !assert.False(t, svc.IsNil(), "%s is nil", name) {
+				continue
+			}
+			assert.Equal(t, reflect.ValueOf(c).Pointer(), svc.Elem().FieldByName("client").Pointer(), "%s has another client", name)
+			walk(name, svc.Elem())
 		}
-		_, _ = io.WriteString(w, `"}`)
-	})
-	err := c.do(t.Context(), http.MethodGet, "huge", nil, nil, &struct{ X string }{})
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "larger than")
+	}
+	walk("client", reflect.ValueOf(c).Elem())
+	assert.Equal(t, []string{
+		"client.Environments", "client.Agents", "client.Agents.Versions", "client.Sessions",
+		"client.Sessions.Resources", "client.Sessions.Threads", "client.Events", "client.Models",
+	}, names)
 }

@@ -20,7 +20,10 @@
 // QODER_ACCESS_TOKEN. The base URL is [DefaultBaseURL] (global region)
 // unless [WithBaseURL] or QODER_BASE_URL say otherwise; [BaseURLCN] is the
 // China region. Tokens of one region do not work in the other. The token
-// never appears in errors, logs or the client's printed form.
+// is sent only to the base URL's scheme, host and port: a redirect
+// elsewhere is followed without it, and only GET requests follow redirects
+// at all (never from https to http). It never appears in errors, logs or
+// the client's printed form, even where a server echoes it back.
 //
 // # Requests
 //
@@ -49,17 +52,19 @@
 // Connection errors, 408, 429 and 5xx responses are retried twice by
 // default ([WithMaxRetries], [WithRequestMaxRetries]) with exponential
 // backoff and jitter (0.5 s doubling to 8 s), honouring Retry-After-Ms and
-// Retry-After up to a minute and the x-should-retry header. Every POST
-// carries an Idempotency-Key minted once per call and reused on each retry,
-// so writes are retried safely; 409 and other 4xx are never retried. Waits
-// end as soon as the context does.
+// Retry-After up to a minute. Every POST carries an Idempotency-Key minted
+// once per call and reused on each retry, so writes are retried safely.
+// Other 4xx are not retried; the x-should-retry header overrides the
+// status, except on 409, which is never retried (a conflict needs a fresh
+// read, not a replay). Waits end as soon as the context does.
 //
 // # Pagination
 //
 // List returns one [Page]; All returns an iterator over every item, for
 // use in a range loop. It follows whichever cursor the API returns (id
 // cursors or opaque page tokens), stops fetching when the loop breaks, and
-// reports an error rather than looping when a cursor does not advance.
+// reports an error rather than looping when a cursor does not advance or
+// the server keeps sending empty pages that point at a next one.
 //
 //	for agent, err := range client.Agents.All(ctx, nil) {
 //		if err != nil { return err }
@@ -81,9 +86,25 @@
 // Open the stream before sending a message: a new stream starts at the
 // live tail. [SessionsService.Run] does this for you, follows the turn to
 // its end, and answers custom tools and tool confirmations through
-// handlers ([WithCustomTool], [WithToolConfirmation]).
+// handlers ([WithTools], [WithCustomTool], [WithToolConfirmation]).
+// [NewTool] makes a custom tool of a Go function: its input schema is
+// inferred from the function's input type, and input of the wrong shape
+// is answered with an error result before the function runs.
+//
+// When Run's context ends mid-turn, Run interrupts the turn and waits
+// briefly for the session to settle, so the session is ready for the next
+// message ([WithoutInterrupt] leaves the turn running instead).
 //
 // With StreamParams.EventDeltas the stream also delivers *EventStart and
-// *EventDelta frames as text is produced; a [MessageAccumulator] turns them
-// into growing text.
+// *EventDelta frames as text is produced; [MessageAccumulator.Delta] turns
+// each into just the text it adds and says when a message is complete.
+//
+// # Webhooks
+//
+// Qoder can post session lifecycle events to your own server. Mount
+// [WebhookHandler] (an http.Handler) or call [VerifyWebhook] yourself: both
+// check the Webhook-Signature header against your endpoint secret and
+// reject deliveries outside a timestamp tolerance, then decode the body
+// into a [WebhookEvent] with typed data. [SignWebhook] signs deliveries for
+// your own tests, and the qodertest fake delivers them end to end.
 package qoder

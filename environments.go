@@ -16,11 +16,6 @@ import (
 // See https://docs.qoder.com/cloud-agents/environments.
 type EnvironmentsService service
 
-// newEnvironmentsService returns the environments service of c.
-func newEnvironmentsService(c *Client) *EnvironmentsService {
-	return &EnvironmentsService{client: c}
-}
-
 // Create creates an environment. Packages and the setup script are
 // installed when a session first provisions it, so that first turn is
 // slower.
@@ -83,18 +78,7 @@ func (s *EnvironmentsService) All(ctx context.Context, params *EnvironmentListPa
 //
 // API: DELETE /environments/{environment_id}
 func (s *EnvironmentsService) Delete(ctx context.Context, environmentID string, opts ...RequestOption) (*DeletedEnvironment, error) {
-	path, err := s.client.path("environments/{environment_id}", environmentID)
-	if err != nil {
-		return nil, err
-	}
-	d, err := invoke[DeletedEnvironment](ctx, s.client, http.MethodDelete, path, nil, nil, opts)
-	if err != nil {
-		return nil, err
-	}
-	if d.ID == "" {
-		d.ID = environmentID // older API versions answer 204 with no body
-	}
-	return d, nil
+	return deleteAt[DeletedEnvironment](ctx, s.client, opts, "environments/{environment_id}", environmentID)
 }
 
 // Archive archives an environment and returns it with ArchivedAt set.
@@ -298,8 +282,4 @@ type EnvironmentListParams struct {
 	CreatedAtGte time.Time `url:"created_at[gte],omitempty"`
 	// CreatedAtLte keeps environments created at or before this time.
 	CreatedAtLte time.Time `url:"created_at[lte],omitempty"`
-}
-
-func (p *EnvironmentListParams) pageCursor() pageCursor {
-	return pageCursor{AfterID: &p.AfterID, BeforeID: &p.BeforeID, Page: &p.Page}
 }

@@ -1,10 +1,14 @@
 package qoder
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"mime"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -53,6 +57,8 @@ const maxErrorBodySize = 1 << 20
 
 // APIError is the error for any response with a non-2xx status. Match it
 // with errors.As, or its category with errors.Is and the Err* sentinels.
+// Wherever the server echoed the client's token (in the body, a header or
+// the request id), it reads "[redacted]".
 type APIError struct {
 	// StatusCode is the HTTP status.
 	StatusCode int
@@ -121,6 +127,11 @@ func newAPIError(method, path string, resp *http.Response, data []byte) *APIErro
 	}
 	if e.RequestID == "" {
 		e.RequestID = resp.Header.Get("X-Request-Id")
+	}
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		if msg := redirectMessage(method, resp); msg != "" {
+			e.Message = msg
+		}
 	}
 	return e
 }
@@ -230,3 +241,110 @@ func (e *APIError) Is(target error) bool {
 	}
 	return false
 }
+
+// redactedText replaces the client's token wherever a server echoed it.
+const redactedText = "[redacted]"
+
+// redactor removes the client's own token from what a server sends back: a
+// server or a proxy that echoes the Authorization header in an error body,
+// a header or a stream error frame must not put the token into an error or
+// a log line. It knows the token as sent and as JSON and URLs escape it.
+type redactor struct{ forms []string }
+
+// newRedactor returns the redactor of token.
+func newRedactor(token string) redactor {
+	var r redactor
+	quoted, _ := json.Marshal(token)
+	for _, f := range []string{token, string(quoted[1 : len(quoted)-1]), url.QueryEscape(token), url.PathEscape(token)} {
+		if f != "" && !slices.Contains(r.forms, f) {
+			r.forms = append(r.forms, f)
+		}
+	}
+	return r
+}
+
+// string returns s without the token.
+func (r redactor) string(s string) string {
+	for _, f := range r.forms {
+		if strings.Contains(s, f) {
+			s = strings.ReplaceAll(s, f, redactedText)
+		}
+	}
+	return s
+}
+
+// bytes returns b without the token; b itself is returned when it holds
+// none.
+func (r redactor) bytes(b []byte) []byte {
+	for _, f := range r.forms {
+		if bytes.Contains(b, []byte(f)) {
+			b = bytes.ReplaceAll(b, []byte(f), []byte(redactedText))
+		}
+	}
+	return b
+}
+
+// header returns h without the token in any value; h itself is returned
+// when it holds none.
+func (r redactor) header(h http.Header) http.Header {
+	var out http.Header
+	for k, vs := range h {
+		for i, v := range vs {
+			if clean := r.string(v); clean != v {
+				if out == nil {
+					out = h.Clone()
+				}
+				out[k][i] = clean
+			}
+		}
+	}
+	if out == nil {
+		return h
+	}
+	return out
+}
+
+// error returns err without the token: an *APIError in it is cleaned in
+// place, and an error whose text still holds the token is replaced by one
+// that reads the same without it and matches the same targets in errors.Is.
+func (r redactor) error(err error) error {
+	if err == nil {
+		return nil
+	}
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		apiErr.Body = r.bytes(apiErr.Body)
+		apiErr.Header = r.header(apiErr.Header)
+		for _, s := range []*string{&apiErr.Type, &apiErr.Message, &apiErr.Param, &apiErr.Code, &apiErr.Feature, &apiErr.AvailableFrom, &apiErr.RequestID} {
+			*s = r.string(*s)
+		}
+	}
+	if msg := err.Error(); r.string(msg) != msg {
+		return &redactedError{msg: r.string(msg), err: err}
+	}
+	return err
+}
+
+// attrs cleans the string values of log attributes in place.
+func (r redactor) attrs(attrs []slog.Attr) []slog.Attr {
+	for i, a := range attrs {
+		if a.Value.Kind() == slog.KindString {
+			attrs[i].Value = slog.StringValue(r.string(a.Value.String()))
+		}
+	}
+	return attrs
+}
+
+// redactedError is an error whose text held the token. It matches what the
+// original matched in errors.Is but does not unwrap to it, so errors.As
+// cannot reach the original text.
+type redactedError struct {
+	msg string
+	err error
+}
+
+// Error returns the text without the token.
+func (e *redactedError) Error() string { return e.msg }
+
+// Is reports whether the original error matches target.
+func (e *redactedError) Is(target error) bool { return errors.Is(e.err, target) }

@@ -1,8 +1,12 @@
 package qoder
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -161,4 +165,82 @@ func TestAPIErrorBodyIsCapped(t *testing.T) {
 	require.ErrorAs(t, err, &apiErr)
 	assert.Len(t, apiErr.Body, maxErrorBodySize)
 	assert.Less(t, len(apiErr.Message), 300, "the message stays readable")
+}
+
+// assertNoToken fails if s holds token as sent or as JSON or a query
+// escapes it.
+func assertNoToken(t *testing.T, token, s, what string) {
+	t.Helper()
+	quoted, err := json.Marshal(token)
+	require.NoError(t, err)
+	for _, form := range []string{token, string(quoted[1 : len(quoted)-1]), url.QueryEscape(token)} {
+		assert.NotContains(t, s, form, "%s holds the token", what)
+	}
+}
+
+// assertAPIErrorHasNoToken checks every field of an *APIError in err.
+func assertAPIErrorHasNoToken(t *testing.T, token string, err error) {
+	t.Helper()
+	assertNoToken(t, token, err.Error(), "Error()")
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) {
+		return
+	}
+	assertNoToken(t, token, string(apiErr.Body), "Body")
+	assertNoToken(t, token, apiErr.Message, "Message")
+	assertNoToken(t, token, apiErr.RequestID, "RequestID")
+	assertNoToken(t, token, apiErr.Param, "Param")
+	assertNoToken(t, token, fmt.Sprint(apiErr.Header), "Header")
+}
+
+func TestAPIError_echoedTokenIsRedacted(t *testing.T) {
+	t.Parallel()
+	envelope := func(w http.ResponseWriter, r *http.Request) {
+		auth := r.Header.Get("Authorization")
+		w.Header().Set("X-Request-Id", auth)
+		w.Header().Set("X-Echo", auth)
+		body, _ := json.Marshal(map[string]any{
+			"type": "error", "request_id": auth,
+			"error": map[string]string{"type": "authentication_error", "message": "token " + auth + " is invalid", "param": auth},
+		})
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write(body) // json.Marshal escapes <, > and &
+	}
+	tests := []struct {
+		name    string
+		token   string
+		handler http.HandlerFunc
+		wantIs  error
+	}{
+		{"JSON error envelope and headers", testToken, envelope, ErrAuthentication},
+		{"JSON-escaped token", "pt-<a&b>/c+d", envelope, ErrAuthentication},
+		{"plain text body", testToken, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain")
+			w.WriteHeader(http.StatusBadGateway)
+			_, _ = io.WriteString(w, "upstream refused "+r.Header.Get("Authorization")+"\nmore")
+		}, ErrServer},
+		{"request id header, empty body", testToken, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Request-Id", r.Header.Get("Authorization"))
+			w.WriteHeader(http.StatusInternalServerError)
+		}, ErrServer},
+		{"unparsable Location", testToken, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Location", "http://[::1"+r.Header.Get("Authorization"))
+			w.WriteHeader(http.StatusFound)
+		}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, mux := newTestClient(t, WithToken(tt.token), WithMaxRetries(0))
+			mux.Handle("/api-test/agents/{id}", tt.handler)
+			_, err := c.Agents.Get(t.Context(), testAgentID)
+			require.Error(t, err)
+			assertAPIErrorHasNoToken(t, tt.token, err)
+			assert.Contains(t, err.Error(), redactedText)
+			if tt.wantIs != nil {
+				assert.ErrorIs(t, err, tt.wantIs)
+			}
+		})
+	}
 }

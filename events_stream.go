@@ -7,6 +7,7 @@ import (
 	"iter"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -51,7 +52,8 @@ var (
 // is larger, at most a minute), less a random quarter.
 type StreamParams struct {
 	// LastEventID resumes after this event: the server replays what came
-	// after it. Empty starts at the live tail (no history).
+	// after it. Empty starts at the live tail (no history). An id with a
+	// control character cannot be sent and fails Stream.
 	LastEventID string `url:"-"`
 	// EventDeltas asks for incremental frames of these event types
 	// ("agent.message", "agent.thinking"): they arrive as *EventStart and
@@ -142,6 +144,9 @@ func (s *EventsService) Stream(ctx context.Context, sessionID string, params *St
 // thread stream (threadID set) also ends when that thread terminates.
 func (c *Client) openStream(ctx context.Context, path, threadID string, params *StreamParams, opts []RequestOption) (*Stream, error) {
 	p := params.withDefaults()
+	if !validHeaderValue(p.LastEventID) {
+		return nil, errors.New("qoder: StreamParams.LastEventID contains a control character")
+	}
 	req, err := c.prepare(http.MethodGet, path, &p, nil, opts)
 	if err != nil {
 		return nil, err
@@ -367,7 +372,7 @@ func (s *Stream) accept(f sse.Frame) (Event, bool, error) {
 	case "heartbeat", "ping":
 		return nil, false, nil
 	case "error":
-		return nil, false, streamErrorFrame(s.req, f.Data)
+		return nil, false, s.client.redact.error(streamErrorFrame(s.req, f.Data))
 	}
 	if f.Event == "" && string(f.Data) == "[DONE]" {
 		s.terminal = true
@@ -377,7 +382,12 @@ func (s *Stream) accept(f sse.Frame) (Event, bool, error) {
 	if ev.EventType() == "heartbeat" {
 		return nil, false, nil
 	}
-	if !s.resume.admit(ev, f) {
+	isNew, badID := s.resume.admit(ev, f)
+	if badID != "" {
+		s.log("qoder: stream: an event id cannot be sent back as Last-Event-ID; keeping the last good one",
+			slog.String("event_id", strconv.Quote(badID)), slog.String("last_event_id", s.resume.cursor))
+	}
+	if !isNew {
 		return nil, false, nil // delivered before
 	}
 	if isTerminalEvent(ev) || s.endsThread(ev) {
@@ -427,7 +437,7 @@ func (s *Stream) log(msg string, attrs ...slog.Attr) {
 		return
 	}
 	attrs = append(attrs, slog.String("path", "/"+s.req.path))
-	logger.LogAttrs(s.ctx, slog.LevelDebug, msg, attrs...)
+	logger.LogAttrs(s.ctx, slog.LevelDebug, msg, s.client.redact.attrs(attrs)...)
 }
 
 // streamErrorFrame turns an `event: error` frame into an *APIError.

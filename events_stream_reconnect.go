@@ -161,17 +161,19 @@ func (s *Stream) connect(first bool) error {
 		if !first {
 			if s.policy.exhausted() {
 				last := s.policy.lastFailure()
-				s.log("qoder: stream giving up", slog.Int("failures", s.policy.failures), slog.String("reason", last.Error()))
+				s.log("qoder: stream giving up", append(failureAttrs(last), slog.Int("failures", s.policy.failures))...)
 				return fmt.Errorf("%w after %d consecutive failed attempts: %w", ErrStreamGaveUp, s.policy.failures, last)
 			}
 			delay := s.policy.delay()
-			s.log("qoder: stream reconnecting", slog.Int("failures", s.policy.failures), slog.Duration("delay", delay), slog.String("last_event_id", s.resume.cursor))
+			s.log("qoder: stream reconnecting", append(failureAttrs(s.policy.lastErr), slog.Int("failures", s.policy.failures),
+				slog.Duration("delay", delay), slog.String("last_event_id", s.resume.cursor))...)
 			if err := sleepCtx(s.ctx, delay); err != nil {
 				return nil
 			}
 		}
 		first = false
 		retry, err := s.open()
+		err = s.client.redact.error(err)
 		if err == nil {
 			return nil
 		}
@@ -183,4 +185,18 @@ func (s *Stream) connect(first bool) error {
 		}
 		s.policy.failed(err)
 	}
+}
+
+// failureAttrs describes why the last attempt failed, for the log: the
+// error, and the status when the server refused it.
+func failureAttrs(err error) []slog.Attr {
+	if err == nil {
+		return nil
+	}
+	attrs := []slog.Attr{slog.String("reason", err.Error())}
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		attrs = append(attrs, slog.Int("status", apiErr.StatusCode))
+	}
+	return attrs
 }

@@ -11,6 +11,7 @@ const dedupWindow = 1024
 // and a bounded window of the ids already delivered.
 type resumeState struct {
 	cursor string // id of the last complete event read: the resume point
+	badID  bool   // an id unfit for Last-Event-ID was seen (and reported)
 	seen   map[string]struct{}
 	ring   []string // the ids in seen in the order delivered; once full, the oldest is at ringAt
 	ringAt int
@@ -25,26 +26,55 @@ func (r *resumeState) startAfter(id string) {
 // admit reports whether ev, decoded from f, is new to the caller, and if
 // it is a complete event, makes it the resume point. A delta frame is new
 // unless its final event was already delivered; it is never a resume
-// point.
-func (r *resumeState) admit(ev Event, f sse.Frame) bool {
+// point. badID is the first id met that cannot be the resume point (see
+// adopt), for the caller to log; it is empty after that.
+func (r *resumeState) admit(ev Event, f sse.Frame) (isNew bool, badID string) {
 	id := ev.EventID()
 	switch ev.(type) {
 	case *EventStart, *EventDelta:
-		return id == "" || !r.delivered(id)
+		return id == "" || !r.delivered(id), ""
 	}
 	switch {
 	case id != "":
 		if r.delivered(id) {
-			return false
+			return false, ""
 		}
 		r.remember(id)
-		r.cursor = id
+		badID = r.adopt(id)
 	case f.ID != "" && f.Event != EventTypeEventStart && f.Event != EventTypeEventDelta:
 		// The JSON carries no id (it may not even be JSON): resume from the
 		// frame's SSE id, unless the frame is a malformed delta, but do not
 		// deduplicate by it, since an id-less frame inherits the previous
 		// frame's id.
-		r.cursor = f.ID
+		badID = r.adopt(f.ID)
+	}
+	return true, badID
+}
+
+// adopt makes id the resume point, unless it could not be sent back as a
+// Last-Event-ID header (a NUL, CR, LF or other control character): then
+// the last good id stays the resume point, since every reconnect would
+// otherwise fail before it left the machine. It returns the first such id,
+// to be logged, and "" otherwise.
+func (r *resumeState) adopt(id string) string {
+	if validHeaderValue(id) {
+		r.cursor = id
+		return ""
+	}
+	if r.badID {
+		return ""
+	}
+	r.badID = true
+	return id
+}
+
+// validHeaderValue reports whether v can be sent as an HTTP header value:
+// no control characters but tab.
+func validHeaderValue(v string) bool {
+	for i := range len(v) {
+		if b := v[i]; b < ' ' && b != '\t' || b == 0x7f {
+			return false
+		}
 	}
 	return true
 }
@@ -89,7 +119,7 @@ func (r *resumeState) remember(id string) {
 func (s *Stream) resumeFrom(id string) bool {
 	s.readMu.Lock()
 	defer s.readMu.Unlock()
-	if id == "" || s.resume.cursor != "" || s.finished {
+	if id == "" || s.resume.cursor != "" || s.finished || !validHeaderValue(id) {
 		return false
 	}
 	s.resume.cursor = id

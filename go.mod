@@ -4,7 +4,9 @@ go 1.26.0
 
 require (
 	github.com/google/go-querystring v1.2.0
+	github.com/google/jsonschema-go v0.4.3
 	github.com/r3labs/sse/v2 v2.10.0
+	github.com/standard-webhooks/standard-webhooks/libraries v1.3.0
 	github.com/stretchr/testify v1.12.1
 )
 

@@ -33,9 +33,13 @@ func WithBaseURL(baseURL string) Option {
 	return func(c *clientConfig) { c.baseURL = baseURL }
 }
 
-// WithHTTPClient sets the HTTP client used for every request. The client is
-// used as is: deadlines come from each call's context, so leave its Timeout
-// at zero if you stream events.
+// WithHTTPClient sets the HTTP client used for every request: its
+// transport, cookie jar and timeout are used as they are. hc itself is not
+// changed; the client keeps a copy whose CheckRedirect applies the SDK's
+// redirect rules first (the token goes only to the base URL's scheme, host
+// and port; only GET follows redirects, at most 10, never from https to
+// http) and then calls hc's own. Deadlines come from each call's context,
+// so leave Timeout at zero if you stream events.
 //
 // Without it the client uses a private HTTP client whose transport keeps up
 // to 256 idle connections to the API (net/http's default keeps 2 per
@@ -84,7 +88,12 @@ type requestConfig struct {
 	idempotencyKey string
 	maxRetries     int
 	responseInto   **http.Response
+	emptyBodyOK    bool // a 2xx without a body is a result (see acceptEmptyBody)
 }
+
+// acceptEmptyBody lets a call whose endpoint may answer with no body (a 204
+// delete) succeed on one; every other call fails on an empty 2xx body.
+func acceptEmptyBody(r *requestConfig) { r.emptyBodyOK = true }
 
 // WithIdempotencyKey sets the Idempotency-Key header of a POST. By default
 // every POST gets a random key, minted once per call and reused on each

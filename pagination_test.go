@@ -5,6 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -17,10 +21,6 @@ type pageTestParams struct {
 	AfterID  string `url:"after_id,omitempty"`
 	BeforeID string `url:"before_id,omitempty"`
 	Page     string `url:"page,omitempty"`
-}
-
-func (p *pageTestParams) pageCursor() pageCursor {
-	return pageCursor{AfterID: &p.AfterID, BeforeID: &p.BeforeID, Page: &p.Page}
 }
 
 // fakeLister answers from a script of pages keyed by the cursor sent.
@@ -139,6 +139,45 @@ func TestListAll(t *testing.T) {
 			wantCalls: 1,
 		},
 		{
+			name: "empty pages that never end",
+			pages: map[string]*Page[string]{
+				"":        {Data: []string{}, HasMore: true, NextPage: "p1"},
+				"page=p1": {Data: []string{}, HasMore: true, NextPage: "p2"},
+				"page=p2": {Data: []string{}, HasMore: true, NextPage: "p3"},
+				"page=p3": {Data: []string{}, HasMore: true, NextPage: "p4"},
+			},
+			want:      nil,
+			wantErr:   "the server keeps paging without data (3 empty pages in a row",
+			wantCalls: 3,
+		},
+		{
+			name: "empty id-cursor pages after items",
+			pages: map[string]*Page[string]{
+				"":        {Data: []string{"a"}, LastID: "a", HasMore: true},
+				"after=a": {Data: nil, LastID: "b", HasMore: true},
+				"after=b": {Data: nil, LastID: "c", HasMore: true},
+				"after=c": {Data: nil, LastID: "d", HasMore: true},
+				"after=d": {Data: nil, LastID: "e", HasMore: true},
+			},
+			want:      []string{"a"},
+			wantErr:   "keeps paging without data",
+			wantCalls: 4,
+		},
+		{
+			name: "a few empty pages between items are fine",
+			pages: map[string]*Page[string]{
+				"":        {Data: []string{"a"}, NextPage: "p1"},
+				"page=p1": {Data: []string{}, NextPage: "p2"},
+				"page=p2": {Data: []string{}, NextPage: "p3"},
+				"page=p3": {Data: []string{"b"}, NextPage: "p4"},
+				"page=p4": {Data: []string{}, NextPage: "p5"},
+				"page=p5": {Data: []string{}, NextPage: "p6"},
+				"page=p6": {Data: []string{"c"}},
+			},
+			want:      []string{"a", "b", "c"},
+			wantCalls: 7,
+		},
+		{
 			name: "has_more without any cursor",
 			pages: map[string]*Page[string]{
 				"": {Data: []string{"a"}, HasMore: true},
@@ -241,4 +280,128 @@ func TestListAllOverHTTP(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"a", "b", "c"}, got)
 	assert.Equal(t, []string{"limit=2", "after_id=b&limit=2"}, queries)
+}
+
+func TestListAll_pagerThatNeverEnds(t *testing.T) {
+	t.Parallel()
+	c, mux := newTestClient(t)
+	var calls atomic.Int32
+	mux.HandleFunc("GET /api-test/agents", func(w http.ResponseWriter, r *http.Request) {
+		n := calls.Add(1)
+		// A fresh cursor on every page, and never any data; the test's own
+		// bound ends it after 50 pages.
+		if n >= 50 {
+			serveJSON(t, w, 200, `{"data":[],"has_more":false}`)
+			return
+		}
+		serveJSON(t, w, 200, fmt.Sprintf(`{"data":[],"has_more":true,"next_page":"page_%d"}`, n))
+	})
+	var items int
+	var err error
+	for _, err = range c.Agents.All(t.Context(), nil) {
+		if err != nil {
+			break
+		}
+		items++
+	}
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "the server keeps paging without data")
+	assert.Zero(t, items)
+	assert.EqualValues(t, maxEmptyPages, calls.Load())
+}
+
+// TestListAll_longCursorsStayBounded follows 800 pages whose cursors are
+// 64 KiB each: remembering them all would hold 50 MiB. It does not run in
+// parallel, so that the heap it measures is its own.
+func TestListAll_longCursorsStayBounded(t *testing.T) {
+	const pages, cursorSize = 800, 64 << 10
+	var baseline, peak uint64
+	list := func(_ context.Context, p *pageTestParams) (*Page[string], error) {
+		n := 0
+		if p.Page != "" {
+			n, _ = strconv.Atoi(strings.TrimLeft(p.Page, "x"))
+		}
+		if n == 100 || n == pages-1 {
+			var ms runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&ms)
+			if n == 100 {
+				baseline = ms.HeapAlloc
+			}
+			peak = max(peak, ms.HeapAlloc)
+		}
+		page := &Page[string]{Data: []string{strconv.Itoa(n)}}
+		if n < pages-1 {
+			page.NextPage = strings.Repeat("x", cursorSize) + strconv.Itoa(n+1)
+		}
+		return page, nil
+	}
+	got, err := collect(t, listAll(t.Context(), (*pageTestParams)(nil), list))
+	require.NoError(t, err)
+	require.Len(t, got, pages)
+	assert.Less(t, peak-min(peak, baseline), uint64(16<<20), "the heap grew by %d MiB over %d pages", (peak-min(peak, baseline))>>20, pages)
+}
+
+func TestCursorSet(t *testing.T) {
+	t.Parallel()
+	s := newCursorSet()
+	assert.True(t, s.add("after", "a"))
+	assert.True(t, s.add("page", "a"), "the kind is part of the cursor")
+	assert.False(t, s.add("after", "a"))
+	for i := range 3 * cursorMemory {
+		require.True(t, s.add("page", strconv.Itoa(i)))
+	}
+	assert.Len(t, s.seen, cursorMemory)
+	assert.Len(t, s.ring, cursorMemory)
+	assert.False(t, s.add("page", strconv.Itoa(3*cursorMemory-1)), "a recent cursor is remembered")
+	assert.True(t, s.add("page", "0"), "an old one is forgotten")
+}
+
+// cursorNames lists the cursor parameters cursorOf finds on a P.
+func cursorNames[P any]() []string {
+	var p P
+	cur := cursorOf(&p)
+	var names []string
+	for _, c := range []struct {
+		name string
+		ptr  *string
+	}{{cursorTagAfter, cur.AfterID}, {cursorTagBefore, cur.BeforeID}, {cursorTagPage, cur.Page}} {
+		if c.ptr != nil {
+			names = append(names, c.name)
+		}
+	}
+	return names
+}
+
+func TestCursorOf(t *testing.T) {
+	t.Parallel()
+	all := []string{"after_id", "before_id", "page"}
+	tests := []struct {
+		params string
+		got    []string
+		want   []string
+	}{
+		{"AgentListParams", cursorNames[AgentListParams](), all},
+		{"AgentVersionListParams", cursorNames[AgentVersionListParams](), all},
+		{"EnvironmentListParams", cursorNames[EnvironmentListParams](), all},
+		{"SessionListParams", cursorNames[SessionListParams](), all},
+		{"SessionResourceListParams", cursorNames[SessionResourceListParams](), all},
+		{"SessionThreadListParams", cursorNames[SessionThreadListParams](), []string{"page"}},
+		{"EventListParams", cursorNames[EventListParams](), all},
+		{"ModelListParams", cursorNames[ModelListParams](), []string{"after_id", "before_id"}},
+		{"a struct without cursors", cursorNames[struct{ Limit int }](), nil},
+		{"not a struct", cursorNames[string](), nil},
+		{"a named string type is not a cursor", cursorNames[struct {
+			AfterID SessionStatus `url:"after_id"`
+		}](), nil},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, tt.got, tt.params)
+	}
+
+	p := &AgentListParams{Limit: 50, AfterID: "x", BeforeID: "y", Page: "z"}
+	cur := cursorOf(p)
+	assert.Same(t, &p.AfterID, cur.AfterID)
+	assert.Same(t, &p.BeforeID, cur.BeforeID)
+	assert.Same(t, &p.Page, cur.Page)
 }

@@ -17,21 +17,12 @@ import (
 //
 // See https://docs.qoder.com/cloud-agents/sessions.
 type SessionsService struct {
-	client *Client
+	service
 
 	// Resources manages the files and repositories attached to a session.
 	Resources *SessionResourcesService
 	// Threads reads the threads of a multi-agent session.
 	Threads *SessionThreadsService
-}
-
-// newSessionsService returns the sessions service of c.
-func newSessionsService(c *Client) *SessionsService {
-	return &SessionsService{
-		client:    c,
-		Resources: &SessionResourcesService{client: c},
-		Threads:   &SessionThreadsService{client: c},
-	}
 }
 
 // Create creates a session, which starts idle. If the agent has MCP
@@ -103,18 +94,7 @@ func (s *SessionsService) All(ctx context.Context, params *SessionListParams, op
 //
 // API: DELETE /sessions/{session_id}
 func (s *SessionsService) Delete(ctx context.Context, sessionID string, opts ...RequestOption) (*DeletedSession, error) {
-	path, err := s.client.path("sessions/{session_id}", sessionID)
-	if err != nil {
-		return nil, err
-	}
-	d, err := invoke[DeletedSession](ctx, s.client, http.MethodDelete, path, nil, nil, opts)
-	if err != nil {
-		return nil, err
-	}
-	if d.ID == "" {
-		d.ID = sessionID // the reply had no body
-	}
-	return d, nil
+	return deleteAt[DeletedSession](ctx, s.client, opts, "sessions/{session_id}", sessionID)
 }
 
 // Archive archives a session and returns it with ArchivedAt set. An
@@ -479,10 +459,6 @@ type SessionListParams struct {
 	CreatedAtGte time.Time `url:"created_at[gte],omitempty"`
 	CreatedAtLt  time.Time `url:"created_at[lt],omitempty"`
 	CreatedAtLte time.Time `url:"created_at[lte],omitempty"`
-}
-
-func (p *SessionListParams) pageCursor() pageCursor {
-	return pageCursor{AfterID: &p.AfterID, BeforeID: &p.BeforeID, Page: &p.Page}
 }
 
 // agentRefObject is the object form of an [AgentRef].

@@ -81,18 +81,7 @@ func (s *SessionResourcesService) All(ctx context.Context, sessionID string, par
 //
 // API: DELETE /sessions/{session_id}/resources/{resource_id}
 func (s *SessionResourcesService) Delete(ctx context.Context, sessionID, resourceID string, opts ...RequestOption) (*DeletedSessionResource, error) {
-	path, err := s.client.path("sessions/{session_id}/resources/{resource_id}", sessionID, resourceID)
-	if err != nil {
-		return nil, err
-	}
-	d, err := invoke[DeletedSessionResource](ctx, s.client, http.MethodDelete, path, nil, nil, opts)
-	if err != nil {
-		return nil, err
-	}
-	if d.ID == "" {
-		d.ID = resourceID // the reply had no body
-	}
-	return d, nil
+	return deleteAt[DeletedSessionResource](ctx, s.client, opts, "sessions/{session_id}/resources/{resource_id}", sessionID, resourceID)
 }
 
 // SessionResource is a resource attached to a session, a union
@@ -267,8 +256,4 @@ type SessionResourceListParams struct {
 	BeforeID string `url:"before_id,omitempty"`
 	// Page is an opaque page token from Page.NextPage.
 	Page string `url:"page,omitempty"`
-}
-
-func (p *SessionResourceListParams) pageCursor() pageCursor {
-	return pageCursor{AfterID: &p.AfterID, BeforeID: &p.BeforeID, Page: &p.Page}
 }
