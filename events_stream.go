@@ -188,6 +188,7 @@ func newStream(ctx context.Context, c *Client, req *preparedRequest, p StreamPar
 		threadID: threadID,
 		ctx:      sctx,
 		cancel:   cancel,
+		resume:   newResumeState(),
 		policy:   newReconnectPolicy(c.backoff, p.MaxReconnects),
 	}
 	if p.LastEventID != "" {

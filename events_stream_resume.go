@@ -12,9 +12,13 @@ const dedupWindow = 1024
 type resumeState struct {
 	cursor string // id of the last complete event read: the resume point
 	badID  bool   // an id unfit for Last-Event-ID was seen (and reported)
-	seen   map[string]struct{}
-	ring   []string // the ids in seen in the order delivered; once full, the oldest is at ringAt
-	ringAt int
+	window recentSet[string]
+}
+
+// newResumeState returns the resume state of a stream that has delivered
+// nothing.
+func newResumeState() resumeState {
+	return resumeState{window: recentSet[string]{max: dedupWindow}}
 }
 
 // startAfter resumes after id, an event the caller already has.
@@ -80,32 +84,12 @@ func validHeaderValue(v string) bool {
 }
 
 // delivered reports whether id is in the window of delivered ids.
-func (r *resumeState) delivered(id string) bool {
-	_, ok := r.seen[id]
-	return ok
-}
+func (r *resumeState) delivered(id string) bool { return r.window.contains(id) }
 
-// remember records id in the bounded window of delivered ids. The window
-// grows with the events the stream delivers, up to dedupWindow ids; then
-// each new id replaces the oldest.
-func (r *resumeState) remember(id string) {
-	if r.seen == nil {
-		r.seen = make(map[string]struct{})
-	}
-	if len(r.ring) < dedupWindow {
-		if len(r.ring) == cap(r.ring) {
-			grown := make([]string, len(r.ring), min(max(2*len(r.ring), 8), dedupWindow))
-			copy(grown, r.ring)
-			r.ring = grown
-		}
-		r.ring = append(r.ring, id)
-	} else {
-		delete(r.seen, r.ring[r.ringAt])
-		r.ring[r.ringAt] = id
-		r.ringAt = (r.ringAt + 1) % dedupWindow
-	}
-	r.seen[id] = struct{}{}
-}
+// remember records id in the window of delivered ids, which grows with the
+// events the stream delivers, up to dedupWindow ids; then each new id
+// pushes out the oldest.
+func (r *resumeState) remember(id string) { r.window.insert(id) }
 
 // resumeFrom sets the resume point of a stream that has not delivered a
 // complete event yet: a reconnect before the first event then sends

@@ -12,24 +12,24 @@ import (
 // nothing until an event is delivered, grows with the events, and once it
 // holds dedupWindow ids forgets the oldest first.
 func TestResumeState_windowGrowsOnDemand(t *testing.T) {
-	var r resumeState
-	assert.Nil(t, r.seen, "nothing delivered, no window")
-	assert.Zero(t, cap(r.ring))
+	r := newResumeState()
+	assert.Nil(t, r.window.seen, "nothing delivered, no window")
+	assert.Zero(t, cap(r.window.ring))
 
 	id := func(i int) string { return fmt.Sprintf("evt_%d", i) }
 	for i := 1; i <= 3; i++ {
 		r.remember(id(i))
 	}
-	assert.Len(t, r.ring, 3)
-	assert.Less(t, cap(r.ring), 16, "three ids, a small window")
+	assert.Len(t, r.window.ring, 3)
+	assert.Less(t, cap(r.window.ring), 16, "three ids, a small window")
 
 	const extra = 5
 	for i := 4; i <= dedupWindow+extra; i++ {
 		require.False(t, r.delivered(id(i)))
 		r.remember(id(i))
 	}
-	assert.Equal(t, dedupWindow, cap(r.ring), "never more than dedupWindow")
-	assert.Len(t, r.seen, dedupWindow)
+	assert.Equal(t, dedupWindow, cap(r.window.ring), "never more than dedupWindow")
+	assert.Len(t, r.window.seen, dedupWindow)
 	for i := 1; i <= extra; i++ {
 		assert.False(t, r.delivered(id(i)), "the oldest ids are forgotten: %s", id(i))
 	}
