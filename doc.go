@@ -81,9 +81,21 @@
 // Open the stream before sending a message: a new stream starts at the
 // live tail. [SessionsService.Run] does this for you, follows the turn to
 // its end, and answers custom tools and tool confirmations through
-// handlers ([WithCustomTool], [WithToolConfirmation]).
+// handlers ([WithTools], [WithCustomTool], [WithToolConfirmation]).
+// [NewTool] makes a custom tool of a Go function: its input schema is
+// inferred from the function's input type, and input of the wrong shape
+// is answered with an error result before the function runs.
 //
 // With StreamParams.EventDeltas the stream also delivers *EventStart and
 // *EventDelta frames as text is produced; a [MessageAccumulator] turns them
 // into growing text.
+//
+// # Webhooks
+//
+// Qoder can post session lifecycle events to your own server. Mount
+// [WebhookHandler] (an http.Handler) or call [VerifyWebhook] yourself: both
+// check the Webhook-Signature header against your endpoint secret and
+// reject deliveries outside a timestamp tolerance, then decode the body
+// into a [WebhookEvent] with typed data. [SignWebhook] signs deliveries for
+// your own tests, and the qodertest fake delivers them end to end.
 package qoder

@@ -982,7 +982,7 @@ func TestFakeResilience_StreamOpenFailures(t *testing.T) {
 			// Retry-After: 0 asks for an immediate retry; the stream's own
 			// backoff for a second attempt is 750–1000 ms.
 			assert.Less(t, reqs[1].Time.Sub(reqs[0].Time), 500*time.Millisecond,
-				"Retry-After: 0 on a refused stream connection means reconnect at once, not after the backoff (stream.go reconnectDelay must not treat 0 as unset)")
+				"Retry-After: 0 on a refused stream connection means reconnect at once, not after the backoff (events_stream.go reconnectDelay must not treat 0 as unset)")
 			_, err = env.client.Events.SendMessage(ctx, env.session, "hi")
 			require.NoError(t, err)
 			got := frRead(t, s, frEndTurn)
@@ -1298,7 +1298,7 @@ func TestFakeResilience_RunFailures(t *testing.T) {
 			},
 			wantErr: qoder.ErrTurnFailed, wantMsg: "upstream failed", wantStop: qoder.StopReasonEndTurn, wantErrors: 1, streams: 1,
 			why: "BUG: ErrTurnFailed is documented for \"a session.error whose retries ran out\", but Run returned nil: " +
-				"turn.go turnRunner.handle only looks at the idle's stop reason, so an exhausted session.error followed by an end_turn idle passes as success",
+				"sessions_run.go turnRunner.handle only looks at the idle's stop reason, so an exhausted session.error followed by an end_turn idle passes as success",
 		},
 		{
 			name: "idle budget_reached",
@@ -1529,7 +1529,7 @@ func TestFakeResilience_RunDropBeforeFirstEvent(t *testing.T) {
 			reqs := frStreamRequests(env.srv, env.session)
 			require.NoError(t, err,
 				"BUG: Run lost the turn: its stream dropped before the first event and reconnected with Last-Event-ID %q, "+
-					"i.e. at the live tail, after the events it had missed (turn.go RunEvents should resume from the accepted user.message id)",
+					"i.e. at the live tail, after the events it had missed (sessions_run.go RunEvents should resume from the accepted user.message id)",
 				frLastEventIDs(reqs))
 			assert.Equal(t, "answer", turn.Text())
 		})

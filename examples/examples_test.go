@@ -71,6 +71,17 @@ var expected = map[string][]string{
 		"agent.thinking\n  -> cancel requested; the session is canceling",
 		"stop reason: cancelled",
 	},
+	"webhooks": {
+		"Webhooks are delivered by the in-process fake API.",
+		"session.created   session sess_",
+		"session.archived  failed: the archive store is busy (answered 500, so it comes again)",
+		"session.archived  session sess_",
+		"session.created   attempt 1 -> 204",
+		"session.archived  attempt 1 -> 500",
+		"session.archived  attempt 2 -> 204",
+		"a replayed delivery was answered 200 OK",
+		"a forged delivery was answered 401 Unauthorized",
+	},
 	"pagination": {
 		"List: one page of 10 agents, has_more=true",
 		"agent-25",

@@ -54,6 +54,18 @@
 // redacted), and [Server.Session], [Server.Events] and [Server.EventTypes]
 // show the server's state.
 //
+// # Webhooks
+//
+// [Server.AddWebhookEndpoint] registers an endpoint (URL, secret, event
+// types or "*"); the fake then POSTs a signed delivery, with the
+// documented headers and User-Agent, for each session.created,
+// session.updated (title or metadata), session.archived and
+// session.deleted, retrying with backoff until it gets a 2xx answer
+// ([WithWebhookRetries]). [Server.WaitWebhooks] waits for them and
+// [Server.WebhookDeliveries] shows every attempt, so a test can drive its
+// own [qoder.WebhookHandler] end to end. Deliveries are signed with the
+// Standard Webhooks scheme that [qoder.VerifyWebhook] checks.
+//
 // # Decisions where the docs are silent
 //
 //   - Creates answer 201, sending events 202, other calls 200; cancel

@@ -17,6 +17,7 @@ type config struct {
 	listener  net.Listener
 	latency   time.Duration
 	tb        testing.TB
+	webhooks  webhookConfig // see WithWebhookRetries
 }
 
 // WithToken sets the bearer token the server accepts (default

@@ -158,6 +158,7 @@ func (s *Server) addSession(a *agent, cfg *agentConfig, envID string) *session {
 	ss.createdAt, ss.updatedAt = now, now
 	ss.seq = s.register("session", ss.id)
 	s.sessions[ss.id] = ss
+	s.emitWebhook("session.created", ss.id)
 	return ss
 }
 
@@ -428,6 +429,7 @@ func (s *Server) updateSession(c *call) (int, any) {
 	if len(changed) > 0 {
 		ss.appendEvent("session.updated", changed)
 	}
+	s.sessionUpdatedWebhook(ss.id, changed)
 	return http.StatusOK, ss.wire()
 }
 
@@ -443,6 +445,7 @@ func (s *Server) archiveSession(c *call) (int, any) {
 	if ss.archivedAt.IsZero() {
 		ss.archivedAt = time.Now()
 		ss.updatedAt = ss.archivedAt
+		s.emitWebhook("session.archived", ss.id)
 	}
 	return http.StatusOK, ss.wire()
 }
@@ -465,6 +468,7 @@ func (s *Server) deleteSession(c *call) (int, any) {
 	ss.appendEvent("session.deleted", nil)
 	ss.deleted = true
 	delete(s.sessions, ss.id)
+	s.emitWebhook("session.deleted", ss.id)
 	return http.StatusOK, map[string]string{"id": ss.id, "type": "session_deleted"}
 }
 

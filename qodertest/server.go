@@ -35,6 +35,7 @@ type Server struct {
 	once    sync.Once
 	turnWG  sync.WaitGroup // running agent turns
 	streams atomic.Int32   // open stream connections
+	hooks   webhookHub     // webhook endpoints and deliveries (webhooks.go)
 
 	mu       sync.Mutex
 	closed   bool
@@ -119,6 +120,7 @@ func (s *Server) Close() {
 		s.stop()
 		s.hs.Close()
 		s.turnWG.Wait()
+		s.hooks.close()
 	})
 }
 

@@ -1,8 +1,11 @@
 // Custom-tools gives an agent a tool that this program implements:
-// get_weather, described by a JSON schema. When the agent calls it, the
-// session pauses (stop reason requires_action) until the client answers;
-// client.Sessions.Run does that through the qoder.WithCustomTool handler
-// and then follows the turn to its end.
+// get_weather, a typed Go function. qoder.NewTool infers the tool's JSON
+// schema from the function's input struct; the agent gets the definition,
+// and client.Sessions.Run gets the handler through qoder.WithTools. When
+// the agent calls the tool, the session pauses (stop reason
+// requires_action) until the client answers: Run checks the input against
+// the schema, calls getWeather with the decoded struct, sends the result
+// and follows the turn to its end.
 //
 // Against the real API (the token comes from QODER_PAT, the region from
 // QODER_BASE_URL):
@@ -29,25 +32,31 @@ var weather = map[string]string{
 	"Berlin": "14 °C, light rain",
 }
 
-// getWeather answers one get_weather call of the agent. An error is sent
-// back to the agent as a tool result with is_error set.
-func getWeather(_ context.Context, use *qoder.AgentCustomToolUseEvent) ([]qoder.ContentBlock, error) {
-	var in struct {
-		City string `json:"city"`
-	}
-	if err := use.DecodeInput(&in); err != nil {
-		return nil, err
-	}
+// weatherInput is the input of get_weather. Its JSON schema is inferred:
+// json tags name the properties (city is required, having no omitempty),
+// jsonschema tags describe them for the model.
+type weatherInput struct {
+	City string `json:"city" jsonschema:"The city's name, such as Paris"`
+}
+
+// getWeather answers one get_weather call of the agent with the input
+// already checked and decoded. An error is sent back to the agent as a
+// tool result with is_error set.
+func getWeather(_ context.Context, in weatherInput) (string, error) {
 	report, ok := weather[in.City]
 	if !ok {
 		fmt.Printf("  -> get_weather(%q): unknown city\n", in.City)
-		return nil, fmt.Errorf("no weather data for %q", in.City)
+		return "", fmt.Errorf("no weather data for %q", in.City)
 	}
 	fmt.Printf("  -> get_weather(%q) = %q\n", in.City, report)
-	return []qoder.ContentBlock{qoder.TextBlock(report)}, nil
+	return report, nil
 }
 
 func run(ctx context.Context) error {
+	weatherTool, err := qoder.NewTool("get_weather", "Get the current weather in a city.", getWeather)
+	if err != nil {
+		return err
+	}
 	client, closeFake, err := setup.Client(weatherAgent)
 	if err != nil {
 		return err
@@ -57,20 +66,14 @@ func run(ctx context.Context) error {
 		Name:   "custom-tools-example",
 		Model:  qoder.ModelConfig{ID: "ultimate"},
 		System: "Use the get_weather tool to answer questions about the weather.",
-		Tools: []qoder.AgentTool{qoder.CustomTool("get_weather", "Get the current weather in a city.", map[string]any{
-			"type": "object",
-			"properties": map[string]any{
-				"city": map[string]any{"type": "string", "description": "The city's name, such as Paris"},
-			},
-			"required": []string{"city"},
-		})},
+		Tools:  []qoder.AgentTool{weatherTool.Definition()},
 	})
 	if err != nil {
 		return err
 	}
 
 	turn, err := client.Sessions.Run(ctx, sessionID, "What is the weather in Paris?",
-		qoder.WithCustomTool("get_weather", getWeather),
+		qoder.WithTools(weatherTool),
 		qoder.OnEvent(func(ev qoder.Event) {
 			switch ev := ev.(type) {
 			case *qoder.AgentCustomToolUseEvent:

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 )
 
 // Errors a turn can end with.
@@ -49,6 +51,9 @@ func (s *SessionsService) RunEvents(ctx context.Context, sessionID string, input
 		if opt != nil {
 			opt(&cfg)
 		}
+	}
+	if cfg.err != nil {
+		return nil, cfg.err
 	}
 	if err := validateInputEvents(input); err != nil {
 		return nil, err
@@ -144,7 +149,8 @@ type RunOption func(*runConfig)
 
 // CustomToolHandler answers one use of a custom tool. The content it
 // returns is sent as the user.custom_tool_result; an error is sent as a
-// result with is_error set and the error's text.
+// result with is_error set and the error's text, and so is a panic, which
+// Run recovers.
 type CustomToolHandler func(ctx context.Context, use *AgentCustomToolUseEvent) ([]ContentBlock, error)
 
 // ToolConfirmer decides on a built-in or MCP tool use that waits for
@@ -155,11 +161,31 @@ type ToolConfirmer func(ctx context.Context, toolUse Event) (allow bool, denyMes
 
 // runConfig is the configuration built from RunOptions.
 type runConfig struct {
-	onEvent        func(Event)
-	customTools    map[string]CustomToolHandler
-	confirm        ToolConfirmer
-	stream         *StreamParams
-	requestOptions []RequestOption
+	onEvent         func(Event)
+	customTools     map[string]CustomToolHandler
+	toolConcurrency int
+	toolTimeout     time.Duration
+	confirm         ToolConfirmer
+	stream          *StreamParams
+	requestOptions  []RequestOption
+	err             error // a misconfiguration Run reports before any request
+}
+
+// fail records a misconfiguration; Run reports the first.
+func (c *runConfig) fail(err error) {
+	if c.err == nil {
+		c.err = err
+	}
+}
+
+// addCustomTool answers uses of the custom tool name with handler; a name
+// handled twice is a misconfiguration.
+func (c *runConfig) addCustomTool(name string, handler CustomToolHandler) {
+	if _, dup := c.customTools[name]; dup {
+		c.fail(fmt.Errorf("%w: two handlers for custom tool %q", ErrInvalidTool, name))
+		return
+	}
+	c.customTools[name] = handler
 }
 
 // OnEvent calls fn with every event as it arrives, delta frames included
@@ -171,9 +197,11 @@ func OnEvent(fn func(Event)) RunOption {
 
 // WithCustomTool answers uses of the custom tool name with handler. Each
 // tool use is answered exactly once, after the session pauses with
-// requires_action; then the turn goes on.
+// requires_action; then the turn goes on. [NewTool] and [WithTools] do the
+// same with a typed input. A name handled twice makes Run fail with
+// [ErrInvalidTool] before any request.
 func WithCustomTool(name string, handler CustomToolHandler) RunOption {
-	return func(c *runConfig) { c.customTools[name] = handler }
+	return func(c *runConfig) { c.addCustomTool(name, handler) }
 }
 
 // WithToolConfirmation answers tool confirmations (permission policy
@@ -275,20 +303,30 @@ func (r *turnRunner) failure(reason string) error {
 	return fmt.Errorf("%w: %s", ErrTurnFailed, reason)
 }
 
-// answer sends the results and confirmations the pending events wait for.
+// answer sends, in one batch, the results and confirmations the pending
+// events wait for. Custom tool handlers may run concurrently (see
+// WithToolConcurrency); confirmations are asked one at a time.
 func (r *turnRunner) answer(pending []string) error {
-	var batch []InputEvent
-	for _, id := range pending {
+	replies := make([]InputEvent, len(pending))
+	calls := newToolCalls(r.cfg.toolConcurrency)
+	for i, id := range pending {
 		if r.answered[id] {
+			continue
+		}
+		r.answered[id] = true
+		if use, handler := r.customTool(id); handler != nil {
+			calls.run(func() { replies[i] = r.callCustomTool(id, use, handler) })
 			continue
 		}
 		reply, err := r.reply(id)
 		if err != nil {
+			calls.wait()
 			return err
 		}
-		r.answered[id] = true
-		batch = append(batch, reply)
+		replies[i] = reply
 	}
+	calls.wait()
+	batch := slices.DeleteFunc(replies, func(e InputEvent) bool { return e == nil })
 	if len(batch) == 0 {
 		return nil
 	}
@@ -298,22 +336,25 @@ func (r *turnRunner) answer(pending []string) error {
 	return nil
 }
 
-// reply builds the answer to the pending event id.
+// customTool returns the custom tool use whose id is id and its handler;
+// the handler is nil when id is not a custom tool use or has none.
+func (r *turnRunner) customTool(id string) (*AgentCustomToolUseEvent, CustomToolHandler) {
+	use, ok := r.toolUses[id].(*AgentCustomToolUseEvent)
+	if !ok {
+		return nil, nil
+	}
+	return use, r.cfg.customTools[use.Name]
+}
+
+// reply builds the answer to the pending event id, other than a custom
+// tool use with a handler.
 func (r *turnRunner) reply(id string) (InputEvent, error) {
 	ev, ok := r.toolUses[id]
 	if !ok {
 		return nil, fmt.Errorf("%w: event %s is pending but was not seen during the turn", ErrRequiresAction, id)
 	}
 	if use, ok := ev.(*AgentCustomToolUseEvent); ok {
-		handler, ok := r.cfg.customTools[use.Name]
-		if !ok {
-			return nil, fmt.Errorf("%w: no handler for custom tool %q (use qoder.WithCustomTool)", ErrRequiresAction, use.Name)
-		}
-		content, err := handler(r.ctx, use)
-		if err != nil {
-			return UserCustomToolResult{CustomToolUseID: id, Content: []ContentBlock{TextBlock(err.Error())}, IsError: true}, nil
-		}
-		return UserCustomToolResult{CustomToolUseID: id, Content: content}, nil
+		return nil, fmt.Errorf("%w: no handler for custom tool %q (use qoder.WithTools or qoder.WithCustomTool)", ErrRequiresAction, use.Name)
 	}
 	if r.cfg.confirm == nil {
 		return nil, fmt.Errorf("%w: tool use %s waits for confirmation (use qoder.WithToolConfirmation)", ErrRequiresAction, id)
