@@ -401,10 +401,6 @@ type AgentListParams struct {
 	CreatedAtLte time.Time `url:"created_at[lte],omitempty"`
 }
 
-func (p *AgentListParams) pageCursor() pageCursor {
-	return pageCursor{AfterID: &p.AfterID, BeforeID: &p.BeforeID, Page: &p.Page}
-}
-
 // AgentVersionListParams page [AgentVersionsService.List]. Its id cursors
 // are version numbers written as strings, such as "2".
 type AgentVersionListParams struct {
@@ -417,10 +413,6 @@ type AgentVersionListParams struct {
 	BeforeID string `url:"before_id,omitempty"`
 	// Page is an opaque page token from Page.NextPage.
 	Page string `url:"page,omitempty"`
-}
-
-func (p *AgentVersionListParams) pageCursor() pageCursor {
-	return pageCursor{AfterID: &p.AfterID, BeforeID: &p.BeforeID, Page: &p.Page}
 }
 
 // agentGetQuery is the query of [AgentsService.GetVersion].

@@ -457,28 +457,87 @@ const maxResponseSize = 64 << 20
 // maxResponseSize; it is never retried.
 var errResponseTooLarge = errors.New("response too large")
 
-// readBody reads and closes a response body, up to maxResponseSize.
+// readBody reads and closes a response body. A 2xx body is read whole, up
+// to maxResponseSize: a larger one is an error, refused before a byte is
+// read when its Content-Length says so. An error body is only a
+// description, so the first maxErrorBodySize bytes are kept and the rest is
+// dropped.
 func readBody(resp *http.Response) ([]byte, error) {
 	defer resp.Body.Close()
 	limit := int64(maxResponseSize)
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+	success := resp.StatusCode >= 200 && resp.StatusCode <= 299
+	if !success {
 		limit = maxErrorBodySize
 	}
-	var buf bytes.Buffer
-	if resp.ContentLength > 0 && resp.ContentLength <= limit {
-		buf.Grow(int(resp.ContentLength))
+	if success && resp.ContentLength > limit {
+		return nil, fmt.Errorf("%w: the %d response declares %d bytes, more than %d", errResponseTooLarge, resp.StatusCode, resp.ContentLength, limit)
 	}
-	_, err := buf.ReadFrom(io.LimitReader(resp.Body, limit+1))
+	data, over, err := readAtMost(resp.Body, resp.ContentLength, limit, !success)
 	if err != nil {
 		return nil, fmt.Errorf("reading the %d response: %w", resp.StatusCode, err)
 	}
-	if int64(buf.Len()) > limit {
-		if limit == maxErrorBodySize {
-			return buf.Bytes()[:limit], nil // an error body is only a description; keep its start
-		}
+	if over && success {
 		return nil, fmt.Errorf("%w: the %d response is larger than %d bytes", errResponseTooLarge, resp.StatusCode, limit)
 	}
-	return buf.Bytes(), nil
+	return data, nil
+}
+
+// Chunk sizes of a body of unknown length.
+const (
+	firstChunk = 8 << 10
+	maxChunk   = 1 << 20
+)
+
+// readAtMost reads r to its end, or to limit+1 bytes, whichever comes
+// first, and reports whether the body was longer than limit; then it
+// returns the first limit bytes only when keepHead is set. A body whose
+// length is known (size, at most limit) goes into one buffer of that size.
+// Otherwise it goes into chunks that double from 8 KiB to 1 MiB, joined
+// once at the end, so that a body over the limit costs about limit bytes
+// and an accepted one its size twice for a moment, where a doubling buffer
+// holds up to twice the limit.
+func readAtMost(r io.Reader, size, limit int64, keepHead bool) (data []byte, over bool, err error) {
+	if size >= 0 && size <= limit {
+		buf := make([]byte, size)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return nil, false, err
+		}
+		var extra [1]byte
+		if n, _ := r.Read(extra[:]); n > 0 {
+			return nil, false, fmt.Errorf("the body is longer than its Content-Length of %d bytes", size)
+		}
+		return buf, false, nil
+	}
+	var chunks [][]byte
+	total, next := int64(0), int64(firstChunk)
+	for total <= limit {
+		chunk := make([]byte, min(next, limit+1-total))
+		n, err := io.ReadFull(r, chunk)
+		chunks = append(chunks, chunk[:n])
+		total += int64(n)
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		next = min(2*next, maxChunk)
+	}
+	if over = total > limit; over {
+		if !keepHead {
+			return nil, true, nil
+		}
+		total = limit
+	}
+	if len(chunks) == 1 {
+		return chunks[0][:total], over, nil
+	}
+	out := make([]byte, 0, total)
+	for i, c := range chunks {
+		out = append(out, c[:min(int64(len(c)), total-int64(len(out)))]...)
+		chunks[i] = nil // a collection during the copy may free it
+	}
+	return out, over, nil
 }
 
 // drainAndClose discards a little of body so the connection can be reused,

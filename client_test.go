@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -474,21 +475,95 @@ func TestClientIsSafeForConcurrentUse(t *testing.T) {
 	}
 }
 
+// TestOversizedResponseIsAnError reads responses over the 64 MiB cap, with
+// and without a Content-Length, and measures what they cost: a declared
+// size over the cap is refused before the body is read, and an undeclared
+// one costs about the cap, not the twice or four times a doubling buffer
+// takes. It does not run in parallel, so that the allocations it counts are
+// its own.
 func TestOversizedResponseIsAnError(t *testing.T) {
-	t.Parallel()
-	c, mux := newTestClient(t)
-	mux.HandleFunc("/api-test/huge", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"x":"`)
-		chunk := strings.Repeat("a", 1<<20)
-		for range 65 {
-			if _, err := io.WriteString(w, chunk); err != nil {
-				return
-			}
-		}
-		_, _ = io.WriteString(w, `"}`)
-	})
-	err := c.do(t.Context(), http.MethodGet, "huge", nil, nil, &struct{ X string }{})
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "larger than")
+	tests := []struct {
+		name      string
+		declared  bool
+		wantErr   string
+		maxAlloc  uint64 // bytes allocated by the call
+		maxServed int64  // bytes the server managed to send
+	}{
+		{"declared 1 GiB", true, "declares 1073741832 bytes, more than 67108864", 4 << 20, 32 << 20},
+		{"undeclared 1 GiB", false, "larger than 67108864 bytes", 80 << 20, 100 << 20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, mux := newTestClient(t, WithMaxRetries(0))
+			served := make(chan int64, 1)
+			chunk := bytes.Repeat([]byte("a"), 1<<20)
+			mux.HandleFunc("/api-test/huge", func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				if tt.declared {
+					w.Header().Set("Content-Length", strconv.Itoa(1<<30+len(`{"x":""}`)))
+				}
+				n, _ := io.WriteString(w, `{"x":"`)
+				total := int64(n)
+				for range 1 << 10 {
+					n, err := w.Write(chunk)
+					total += int64(n)
+					if err != nil {
+						break
+					}
+				}
+				served <- total
+			})
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			err := c.do(t.Context(), http.MethodGet, "huge", nil, nil, &struct{ X string }{})
+			runtime.ReadMemStats(&after)
+			require.Error(t, err)
+			assert.ErrorIs(t, err, errResponseTooLarge)
+			assert.Contains(t, err.Error(), tt.wantErr)
+			assert.Contains(t, err.Error(), "GET /huge")
+			alloc := after.TotalAlloc - before.TotalAlloc
+			assert.Less(t, alloc, tt.maxAlloc, "the call allocated %d MiB", alloc>>20)
+			assert.Less(t, <-served, tt.maxServed)
+		})
+	}
 }
+
+// TestResponseShorterOrLongerThanDeclared: a transport whose body does not
+// match its Content-Length is an error, not a silently cut or padded body.
+func TestResponseShorterOrLongerThanDeclared(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		declared int64
+		body     string
+		wantErr  string
+	}{
+		{"longer", 3, `{"id":"x"}`, "longer than its Content-Length of 3 bytes"},
+		{"shorter", 100, `{"id":"x"}`, "unexpected EOF"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			hc := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				return &http.Response{
+					StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}},
+					ContentLength: tt.declared, Body: io.NopCloser(strings.NewReader(tt.body)), Request: r,
+				}, nil
+			})}
+			c, err := NewClient(WithToken(testToken), WithBaseURL("https://api.example.test/"), WithHTTPClient(hc), WithMaxRetries(0))
+			require.NoError(t, err)
+			var out struct{ ID string }
+			err = c.do(t.Context(), http.MethodGet, "x", nil, nil, &out)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.wantErr)
+			assert.Empty(t, out.ID)
+		})
+	}
+}
+
+// roundTripFunc is an http.RoundTripper made of a function.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+// RoundTrip calls f.
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

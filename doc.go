@@ -20,7 +20,10 @@
 // QODER_ACCESS_TOKEN. The base URL is [DefaultBaseURL] (global region)
 // unless [WithBaseURL] or QODER_BASE_URL say otherwise; [BaseURLCN] is the
 // China region. Tokens of one region do not work in the other. The token
-// never appears in errors, logs or the client's printed form.
+// is sent only to the base URL's scheme, host and port: a redirect
+// elsewhere is followed without it, and only GET requests follow redirects
+// at all (never from https to http). It never appears in errors, logs or
+// the client's printed form, even where a server echoes it back.
 //
 // # Requests
 //
@@ -49,17 +52,19 @@
 // Connection errors, 408, 429 and 5xx responses are retried twice by
 // default ([WithMaxRetries], [WithRequestMaxRetries]) with exponential
 // backoff and jitter (0.5 s doubling to 8 s), honouring Retry-After-Ms and
-// Retry-After up to a minute and the x-should-retry header. Every POST
-// carries an Idempotency-Key minted once per call and reused on each retry,
-// so writes are retried safely; 409 and other 4xx are never retried. Waits
-// end as soon as the context does.
+// Retry-After up to a minute. Every POST carries an Idempotency-Key minted
+// once per call and reused on each retry, so writes are retried safely.
+// Other 4xx are not retried; the x-should-retry header overrides the
+// status, except on 409, which is never retried (a conflict needs a fresh
+// read, not a replay). Waits end as soon as the context does.
 //
 // # Pagination
 //
 // List returns one [Page]; All returns an iterator over every item, for
 // use in a range loop. It follows whichever cursor the API returns (id
 // cursors or opaque page tokens), stops fetching when the loop breaks, and
-// reports an error rather than looping when a cursor does not advance.
+// reports an error rather than looping when a cursor does not advance or
+// the server keeps sending empty pages that point at a next one.
 //
 //	for agent, err := range client.Agents.All(ctx, nil) {
 //		if err != nil { return err }

@@ -288,7 +288,3 @@ type EnvironmentListParams struct {
 	// CreatedAtLte keeps environments created at or before this time.
 	CreatedAtLte time.Time `url:"created_at[lte],omitempty"`
 }
-
-func (p *EnvironmentListParams) pageCursor() pageCursor {
-	return pageCursor{AfterID: &p.AfterID, BeforeID: &p.BeforeID, Page: &p.Page}
-}

@@ -117,10 +117,6 @@ const (
 	OrderDesc = "desc"
 )
 
-func (p *EventListParams) pageCursor() pageCursor {
-	return pageCursor{AfterID: &p.AfterID, BeforeID: &p.BeforeID, Page: &p.Page}
-}
-
 // listEvents fetches one page of events from path and decodes each event.
 func (c *Client) listEvents(ctx context.Context, path string, params *EventListParams, opts []RequestOption) (*Page[Event], error) {
 	var raw Page[json.RawMessage]

@@ -126,7 +126,3 @@ type ModelListParams struct {
 	// BeforeID returns the models before this model id.
 	BeforeID string `url:"before_id,omitempty"`
 }
-
-func (p *ModelListParams) pageCursor() pageCursor {
-	return pageCursor{AfterID: &p.AfterID, BeforeID: &p.BeforeID}
-}

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"hash/maphash"
 	"iter"
+	"reflect"
+	"strings"
+	"sync"
 )
 
 // Page is one page of a list. The API pages in two ways, and a page may
@@ -29,8 +32,63 @@ type Page[T any] struct {
 // means the list has no such parameter.
 type pageCursor struct{ AfterID, BeforeID, Page *string }
 
-// cursorParams is implemented by the params of every list.
-type cursorParams interface{ pageCursor() pageCursor }
+// cursorTags name the query parameters that carry a list's cursors; a list
+// params struct has a plain string field for each one it supports.
+const (
+	cursorTagAfter  = "after_id"
+	cursorTagBefore = "before_id"
+	cursorTagPage   = "page"
+)
+
+// cursorFields holds, per list params type, the index of its field for
+// each cursor tag (-1 when it has none). It is filled once per type.
+var cursorFields sync.Map // reflect.Type → [3]int: after, before, page
+
+// cursorOf points at the cursor fields of *p, found by their url tags, so
+// that list params need no method of their own: a new list gets paging in
+// All by declaring AfterID, BeforeID and Page (whichever its endpoint
+// takes) with those tags.
+func cursorOf[P any](p *P) pageCursor {
+	t := reflect.TypeFor[P]()
+	idx, ok := cursorFields.Load(t)
+	if !ok {
+		idx, _ = cursorFields.LoadOrStore(t, findCursorFields(t))
+	}
+	v := reflect.ValueOf(p).Elem()
+	field := func(i int) *string {
+		if i < 0 {
+			return nil
+		}
+		return v.Field(i).Addr().Interface().(*string)
+	}
+	i := idx.([3]int)
+	return pageCursor{AfterID: field(i[0]), BeforeID: field(i[1]), Page: field(i[2])}
+}
+
+// findCursorFields returns the indexes of t's cursor fields: exported
+// fields of type string whose url tag names a cursor parameter.
+func findCursorFields(t reflect.Type) [3]int {
+	idx := [3]int{-1, -1, -1}
+	if t.Kind() != reflect.Struct {
+		return idx
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() || f.Type != reflect.TypeFor[string]() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("url"), ",")
+		switch name {
+		case cursorTagAfter:
+			idx[0] = i
+		case cursorTagBefore:
+			idx[1] = i
+		case cursorTagPage:
+			idx[2] = i
+		}
+	}
+	return idx
+}
 
 // Limits that make every All end.
 const (
@@ -52,17 +110,13 @@ const (
 // item, stops fetching as soon as the loop breaks, and ends with an error
 // instead of looping when a cursor repeats (among the last cursorMemory)
 // or when maxEmptyPages pages in a row hold nothing but a next cursor.
-func listAll[T any, P any, PP interface {
-	*P
-	cursorParams
-}](ctx context.Context, params PP, list func(context.Context, PP) (*Page[T], error)) iter.Seq2[T, error] {
+func listAll[T, P any](ctx context.Context, params *P, list func(context.Context, *P) (*Page[T], error)) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var p P
 		if params != nil {
 			p = *params
 		}
-		pp := PP(&p)
-		cur := pp.pageCursor()
+		cur := cursorOf(&p)
 		backward := cur.BeforeID != nil && *cur.BeforeID != "" && (cur.AfterID == nil || *cur.AfterID == "")
 		seen := newCursorSet()
 		for kind, v := range map[string]*string{"page": cur.Page, "after": cur.AfterID, "before": cur.BeforeID} {
@@ -72,7 +126,7 @@ func listAll[T any, P any, PP interface {
 		}
 		empty := 0
 		for {
-			page, err := list(ctx, pp)
+			page, err := list(ctx, &p)
 			if err != nil {
 				var zero T
 				yield(zero, err)

@@ -23,10 +23,6 @@ type pageTestParams struct {
 	Page     string `url:"page,omitempty"`
 }
 
-func (p *pageTestParams) pageCursor() pageCursor {
-	return pageCursor{AfterID: &p.AfterID, BeforeID: &p.BeforeID, Page: &p.Page}
-}
-
 // fakeLister answers from a script of pages keyed by the cursor sent.
 type fakeLister struct {
 	pages map[string]*Page[string] // key: "after=x", "before=x", "page=x" or "" for the first
@@ -359,4 +355,53 @@ func TestCursorSet(t *testing.T) {
 	assert.Len(t, s.ring, cursorMemory)
 	assert.False(t, s.add("page", strconv.Itoa(3*cursorMemory-1)), "a recent cursor is remembered")
 	assert.True(t, s.add("page", "0"), "an old one is forgotten")
+}
+
+// cursorNames lists the cursor parameters cursorOf finds on a P.
+func cursorNames[P any]() []string {
+	var p P
+	cur := cursorOf(&p)
+	var names []string
+	for _, c := range []struct {
+		name string
+		ptr  *string
+	}{{cursorTagAfter, cur.AfterID}, {cursorTagBefore, cur.BeforeID}, {cursorTagPage, cur.Page}} {
+		if c.ptr != nil {
+			names = append(names, c.name)
+		}
+	}
+	return names
+}
+
+func TestCursorOf(t *testing.T) {
+	t.Parallel()
+	all := []string{"after_id", "before_id", "page"}
+	tests := []struct {
+		params string
+		got    []string
+		want   []string
+	}{
+		{"AgentListParams", cursorNames[AgentListParams](), all},
+		{"AgentVersionListParams", cursorNames[AgentVersionListParams](), all},
+		{"EnvironmentListParams", cursorNames[EnvironmentListParams](), all},
+		{"SessionListParams", cursorNames[SessionListParams](), all},
+		{"SessionResourceListParams", cursorNames[SessionResourceListParams](), all},
+		{"SessionThreadListParams", cursorNames[SessionThreadListParams](), []string{"page"}},
+		{"EventListParams", cursorNames[EventListParams](), all},
+		{"ModelListParams", cursorNames[ModelListParams](), []string{"after_id", "before_id"}},
+		{"a struct without cursors", cursorNames[struct{ Limit int }](), nil},
+		{"not a struct", cursorNames[string](), nil},
+		{"a named string type is not a cursor", cursorNames[struct {
+			AfterID SessionStatus `url:"after_id"`
+		}](), nil},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, tt.got, tt.params)
+	}
+
+	p := &AgentListParams{Limit: 50, AfterID: "x", BeforeID: "y", Page: "z"}
+	cur := cursorOf(p)
+	assert.Same(t, &p.AfterID, cur.AfterID)
+	assert.Same(t, &p.BeforeID, cur.BeforeID)
+	assert.Same(t, &p.Page, cur.Page)
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"math"
 	mrand "math/rand/v2"
 	"net/http"
 	"strconv"
@@ -21,8 +22,13 @@ const (
 // shouldRetry decides whether an attempt that ended with resp or err is
 // worth another try, and says why. GET, HEAD, PUT, DELETE and POSTs that
 // carry an Idempotency-Key are retried on connection errors, 408, 429 and
-// 5xx; an x-should-retry header overrides the status rule; 409 and other
-// 4xx are final, and so is a redirect the client refused to follow.
+// 5xx; other 4xx are final, and so is a redirect the client refused to
+// follow. An x-should-retry header overrides the status rule for every
+// status but 409, which is always final: on this API a 409 is a stale agent
+// version, an idempotency key reused with another body, a duplicate or a
+// state that does not allow the call, and replaying the same request cannot
+// fix any of them (the caller must read the state first), whatever a proxy
+// or the server's header says.
 func shouldRetry(method string, keyed bool, resp *http.Response, err error) (bool, string) {
 	replayable := keyed || isIdempotentMethod(method)
 	if errors.Is(err, errRedirect) {
@@ -33,6 +39,9 @@ func shouldRetry(method string, keyed bool, resp *http.Response, err error) (boo
 			return false, "connection error on a request that is not safe to replay"
 		}
 		return true, "connection error: " + redactURLError(err).Error()
+	}
+	if resp.StatusCode == http.StatusConflict {
+		return false, "status 409 is final: a conflict needs a fresh read, not a replay"
 	}
 	switch strings.ToLower(resp.Header.Get("X-Should-Retry")) {
 	case "true":
@@ -71,30 +80,41 @@ func retryDelay(resp *http.Response, attempt int, backoff func(int) time.Duratio
 	return backoff(attempt)
 }
 
-// retryAfter parses the server's requested delay, if any.
+// retryAfter parses the server's requested delay, if any: Retry-After-Ms,
+// else Retry-After in seconds or as an HTTP date. Every delay is clamped
+// into [0, maxRetryAfter] before it becomes a time.Duration, so that no
+// value (1e300, Inf, a date in year 9999) can overflow into a negative wait.
+// A negative or NaN number is no delay.
 func retryAfter(resp *http.Response, now time.Time) (time.Duration, bool) {
 	if resp == nil {
 		return 0, false
 	}
-	if v := resp.Header.Get("Retry-After-Ms"); v != "" {
-		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms >= 0 {
-			return min(time.Duration(ms*float64(time.Millisecond)), maxRetryAfter), true
-		}
+	if d, ok := parseDelay(resp.Header.Get("Retry-After-Ms"), time.Millisecond); ok {
+		return d, true
 	}
 	v := strings.TrimSpace(resp.Header.Get("Retry-After"))
-	if v == "" {
-		return 0, false
-	}
-	if secs, err := strconv.ParseFloat(v, 64); err == nil {
-		if secs < 0 {
-			return 0, false
-		}
-		return min(time.Duration(secs*float64(time.Second)), maxRetryAfter), true
+	if d, ok := parseDelay(v, time.Second); ok {
+		return d, true
 	}
 	if at, err := http.ParseTime(v); err == nil {
-		return min(max(at.Sub(now), 0), maxRetryAfter), true
+		return min(max(at.Sub(now), 0), maxRetryAfter), true // Sub saturates
 	}
 	return 0, false
+}
+
+// parseDelay parses v as a number of units, clamped to maxRetryAfter.
+func parseDelay(v string, unit time.Duration) (time.Duration, bool) {
+	n, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) { // out of range parses as ±Inf
+		return 0, false
+	}
+	switch {
+	case math.IsNaN(n) || n < 0:
+		return 0, false
+	case n >= float64(maxRetryAfter/unit):
+		return maxRetryAfter, true
+	}
+	return time.Duration(n * float64(unit)), true
 }
 
 // defaultBackoff is exponential backoff with jitter: 0.5 s doubling each

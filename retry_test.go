@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -56,6 +57,9 @@ func TestShouldRetry(t *testing.T) {
 		{"x-should-retry true on 400", "GET", false, response(400, "X-Should-Retry", "true"), nil, true},
 		{"x-should-retry false on 503", "GET", false, response(503, "X-Should-Retry", "false"), nil, false},
 		{"x-should-retry true on unkeyed POST", "POST", false, response(400, "X-Should-Retry", "true"), nil, false},
+		{"x-should-retry true on GET 409", "GET", false, response(409, "X-Should-Retry", "true"), nil, false},
+		{"x-should-retry true on keyed POST 409", "POST", true, response(409, "X-Should-Retry", "True"), nil, false},
+		{"x-should-retry false on 409", "GET", false, response(409, "X-Should-Retry", "false"), nil, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -88,6 +92,20 @@ func TestRetryDelay(t *testing.T) {
 		{"Retry-After garbage uses backoff", response(503, "Retry-After", "soon"), 2, 3 * time.Hour, 0},
 		{"negative Retry-After uses backoff", response(503, "Retry-After", "-5"), 0, time.Hour, 0},
 		{"garbage Retry-After-Ms falls back to Retry-After", response(503, "Retry-After-Ms", "x", "Retry-After", "1"), 0, time.Second, 0},
+		{"fractional Retry-After", response(503, "Retry-After", "0.25"), 0, 250 * time.Millisecond, 0},
+		{"Retry-After of 10^10 seconds is capped", response(503, "Retry-After", "10000000000"), 0, time.Minute, 0},
+		{"Retry-After 1e300 is capped", response(503, "Retry-After", "1e300"), 0, time.Minute, 0},
+		{"Retry-After beyond float range is capped", response(503, "Retry-After", "1"+strings.Repeat("0", 400)), 0, time.Minute, 0},
+		{"Retry-After Inf is capped", response(503, "Retry-After", "Inf"), 0, time.Minute, 0},
+		{"Retry-After NaN uses backoff", response(503, "Retry-After", "NaN"), 0, time.Hour, 0},
+		{"Retry-After-Ms Inf is capped", response(503, "Retry-After-Ms", "Inf"), 0, time.Minute, 0},
+		{"Retry-After-Ms +Inf is capped", response(503, "Retry-After-Ms", "+Inf"), 0, time.Minute, 0},
+		{"Retry-After-Ms -Inf falls back", response(503, "Retry-After-Ms", "-Inf", "Retry-After", "2"), 0, 2 * time.Second, 0},
+		{"Retry-After-Ms NaN falls back", response(503, "Retry-After-Ms", "NaN"), 1, 2 * time.Hour, 0},
+		{"Retry-After-Ms 1e300 is capped", response(503, "Retry-After-Ms", "1e300"), 0, time.Minute, 0},
+		{"Retry-After-Ms max int64 is capped", response(503, "Retry-After-Ms", "9223372036854775807"), 0, time.Minute, 0},
+		{"Retry-After-Ms 2^64 is capped", response(503, "Retry-After-Ms", "18446744073709551616"), 0, time.Minute, 0},
+		{"Retry-After date in year 9999 is capped", response(503, "Retry-After", "Fri, 31 Dec 9999 23:59:59 GMT"), 0, time.Minute, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -181,6 +199,8 @@ func TestRetryOutcomes(t *testing.T) {
 		{"404 is never retried", "GET", 404, nil, nil, nil, 1, ErrNotFound},
 		{"400 is never retried", "POST", 400, nil, nil, nil, 1, ErrInvalidRequest},
 		{"x-should-retry false stops", "GET", 500, []string{"X-Should-Retry", "false"}, nil, nil, 1, ErrServer},
+		{"x-should-retry true retries a 400", "GET", 400, []string{"X-Should-Retry", "true"}, nil, nil, 3, ErrInvalidRequest},
+		{"x-should-retry true does not retry a 409", "POST", 409, []string{"X-Should-Retry", "true"}, nil, nil, 1, ErrConflict},
 		{"per-call max retries", "GET", 500, nil, []RequestOption{WithRequestMaxRetries(0)}, nil, 1, ErrServer},
 		{"client max retries", "DELETE", 500, nil, nil, []Option{WithMaxRetries(4)}, 5, ErrServer},
 		{"retries off", "GET", 500, nil, nil, []Option{WithMaxRetries(0)}, 1, ErrServer},
@@ -244,5 +264,30 @@ func TestCancelDuringRetryWait(t *testing.T) {
 		assert.Less(t, time.Since(start), 5*time.Second, "the 30 s wait must end with the context")
 	case <-time.After(10 * time.Second):
 		t.Fatal("do did not return after cancel")
+	}
+}
+
+// TestHugeRetryAfterIsAWaitNotAnImmediateRetry: a delay that overflowed
+// time.Duration used to come out negative, and the retry went at once.
+func TestHugeRetryAfterIsAWaitNotAnImmediateRetry(t *testing.T) {
+	t.Parallel()
+	for _, h := range [][2]string{{"Retry-After", "1e300"}, {"Retry-After", "10000000000"}, {"Retry-After-Ms", "Inf"}, {"Retry-After-Ms", "1e300"}} {
+		t.Run(h[0]+": "+h[1], func(t *testing.T) {
+			t.Parallel()
+			c, mux := newTestClient(t)
+			var calls atomic.Int32
+			mux.HandleFunc("GET /api-test/x", func(w http.ResponseWriter, r *http.Request) {
+				calls.Add(1)
+				w.Header().Set(h[0], h[1])
+				serveJSON(t, w, http.StatusServiceUnavailable, `{}`)
+			})
+			// The capped wait is a minute: the context ends first, with no
+			// second request.
+			ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+			defer cancel()
+			err := c.do(ctx, http.MethodGet, "x", nil, nil, nil)
+			assert.ErrorIs(t, err, context.DeadlineExceeded)
+			assert.EqualValues(t, 1, calls.Load())
+		})
 	}
 }

@@ -470,10 +470,6 @@ type SessionListParams struct {
 	CreatedAtLte time.Time `url:"created_at[lte],omitempty"`
 }
 
-func (p *SessionListParams) pageCursor() pageCursor {
-	return pageCursor{AfterID: &p.AfterID, BeforeID: &p.BeforeID, Page: &p.Page}
-}
-
 // agentRefObject is the object form of an [AgentRef].
 type agentRefObject struct {
 	Type    string `json:"type"`

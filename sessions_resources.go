@@ -257,7 +257,3 @@ type SessionResourceListParams struct {
 	// Page is an opaque page token from Page.NextPage.
 	Page string `url:"page,omitempty"`
 }
-
-func (p *SessionResourceListParams) pageCursor() pageCursor {
-	return pageCursor{AfterID: &p.AfterID, BeforeID: &p.BeforeID, Page: &p.Page}
-}

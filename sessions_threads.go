@@ -106,7 +106,3 @@ type SessionThreadListParams struct {
 	// Page is an opaque page token from Page.NextPage.
 	Page string `url:"page,omitempty"`
 }
-
-func (p *SessionThreadListParams) pageCursor() pageCursor {
-	return pageCursor{Page: &p.Page}
-}
