@@ -45,6 +45,8 @@ type Client struct {
 	Models *ModelsService
 	// Files uploads, lists and downloads files.
 	Files *FilesService
+	// Skills uploads skills and their versions.
+	Skills *SkillsService
 
 	baseURL    *url.URL
 	baseString string // baseURL.String(), always ending in "/"
@@ -130,6 +132,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	c.Events = (*EventsService)(&c.common)
 	c.Models = newModelsService(c)
 	c.Files = newFilesService(c)
+	c.Skills = newSkillsService(c)
 	return c, nil
 }
 

@@ -365,7 +365,3 @@ type FileListParams struct {
 	// only the legacy API knows it.
 	Purpose string `url:"purpose,omitempty"`
 }
-
-func (p *FileListParams) pageCursor() pageCursor {
-	return pageCursor{AfterID: &p.AfterID, BeforeID: &p.BeforeID, Page: &p.Page}
-}
