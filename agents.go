@@ -16,15 +16,10 @@ import (
 //
 // See https://docs.qoder.com/cloud-agents/define-agent.
 type AgentsService struct {
-	client *Client
+	service
 
 	// Versions lists the versions of an agent.
 	Versions *AgentVersionsService
-}
-
-// newAgentsService returns the agents service of c.
-func newAgentsService(c *Client) *AgentsService {
-	return &AgentsService{client: c, Versions: &AgentVersionsService{client: c}}
 }
 
 // Create creates an agent at version 1. If its tools contain the browser

@@ -65,7 +65,28 @@ type Client struct {
 	common service
 }
 
-// service is the value every resource service shares.
+// service is what every service and sub-service is made of: the client
+// whose one request path it calls. Each is wired once, in NewClient, from
+// the client's one service value, c.common. A service without sub-services
+// is declared over it and converted:
+//
+//	type WidgetsService service                      // widgets.go
+//	c.Widgets = (*WidgetsService)(&c.common)         // NewClient
+//
+// A service with sub-services embeds it and lists them as exported fields,
+// each a converted pointer to c.common as well:
+//
+//	type WidgetsService struct {
+//		service
+//		// Parts manages the parts of a widget.
+//		Parts *WidgetPartsService
+//	}
+//	c.Widgets = &WidgetsService{service: c.common, Parts: (*WidgetPartsService)(&c.common)}
+//
+// Methods then reach the API through s.client, and most are one call:
+// invoke for a read or a write, listAll for All (list params need only
+// AfterID, BeforeID and Page fields tagged after_id, before_id and page),
+// and deleteAt for Delete.
 type service struct{ client *Client }
 
 // NewClient returns a client configured by opts.
@@ -126,13 +147,23 @@ func NewClient(opts ...Option) (*Client, error) {
 		c.userAgent += " " + cfg.userAgent
 	}
 	c.common.client = c
-	c.Environments = newEnvironmentsService(c)
-	c.Agents = newAgentsService(c)
-	c.Sessions = newSessionsService(c)
+	c.Environments = (*EnvironmentsService)(&c.common)
+	c.Agents = &AgentsService{
+		service:  c.common,
+		Versions: (*AgentVersionsService)(&c.common),
+	}
+	c.Sessions = &SessionsService{
+		service:   c.common,
+		Resources: (*SessionResourcesService)(&c.common),
+		Threads:   (*SessionThreadsService)(&c.common),
+	}
 	c.Events = (*EventsService)(&c.common)
-	c.Models = newModelsService(c)
-	c.Files = newFilesService(c)
-	c.Skills = newSkillsService(c)
+	c.Models = (*ModelsService)(&c.common)
+	c.Files = (*FilesService)(&c.common)
+	c.Skills = &SkillsService{
+		service:  c.common,
+		Versions: (*SkillVersionsService)(&c.common),
+	}
 	return c, nil
 }
 
@@ -487,7 +518,7 @@ func readBody(resp *http.Response) ([]byte, error) {
 
 // Chunk sizes of a body of unknown length.
 const (
-	firstChunk = 8 << 10
+	firstChunk = 4 << 10
 	maxChunk   = 1 << 20
 )
 
@@ -495,7 +526,7 @@ const (
 // first, and reports whether the body was longer than limit; then it
 // returns the first limit bytes only when keepHead is set. A body whose
 // length is known (size, at most limit) goes into one buffer of that size.
-// Otherwise it goes into chunks that double from 8 KiB to 1 MiB, joined
+// Otherwise it goes into chunks that double from 4 KiB to 1 MiB, joined
 // once at the end, so that a body over the limit costs about limit bytes
 // and an accepted one its size twice for a moment, where a doubling buffer
 // holds up to twice the limit.

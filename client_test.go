@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"runtime"
 	"strconv"
 	"strings"
@@ -567,3 +568,34 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 
 // RoundTrip calls f.
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestEveryServiceIsWiredToTheClient walks the client's services and their
+// sub-services: each must be set and reach the API through this client.
+func TestEveryServiceIsWiredToTheClient(t *testing.T) {
+	t.Parallel()
+	c, err := NewClient(WithToken(testToken))
+	require.NoError(t, err)
+	var names []string
+	var walk func(prefix string, v reflect.Value)
+	walk = func(prefix string, v reflect.Value) {
+		for i := range v.NumField() {
+			f := v.Type().Field(i)
+			if !f.IsExported() || f.Type.Kind() != reflect.Pointer || !strings.HasSuffix(f.Type.Elem().Name(), "Service") {
+				continue
+			}
+			name := prefix + "." + f.Name
+			names = append(names, name)
+			svc := v.Field(i)
+			if !assert.False(t, svc.IsNil(), "%s is nil", name) {
+				continue
+			}
+			assert.Equal(t, reflect.ValueOf(c).Pointer(), svc.Elem().FieldByName("client").Pointer(), "%s has another client", name)
+			walk(name, svc.Elem())
+		}
+	}
+	walk("client", reflect.ValueOf(c).Elem())
+	assert.Equal(t, []string{
+		"client.Environments", "client.Agents", "client.Agents.Versions", "client.Sessions",
+		"client.Sessions.Resources", "client.Sessions.Threads", "client.Events", "client.Models",
+	}, names)
+}

@@ -16,11 +16,6 @@ import (
 // See https://docs.qoder.com/cloud-agents/environments.
 type EnvironmentsService service
 
-// newEnvironmentsService returns the environments service of c.
-func newEnvironmentsService(c *Client) *EnvironmentsService {
-	return &EnvironmentsService{client: c}
-}
-
 // Create creates an environment. Packages and the setup script are
 // installed when a session first provisions it, so that first turn is
 // slower.

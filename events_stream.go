@@ -11,6 +11,7 @@ import (
 	mrand "math/rand/v2"
 	"mime"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -53,7 +54,8 @@ var (
 // without any byte (heartbeats included) as a dropped connection.
 type StreamParams struct {
 	// LastEventID resumes after this event: the server replays what came
-	// after it. Empty starts at the live tail (no history).
+	// after it. Empty starts at the live tail (no history). An id with a
+	// control character cannot be sent and fails Stream.
 	LastEventID string `url:"-"`
 	// EventDeltas asks for incremental frames of these event types
 	// ("agent.message", "agent.thinking"): they arrive as *EventStart and
@@ -116,6 +118,7 @@ type Stream struct {
 	finished bool
 	terminal bool   // a terminal event was delivered; end after it
 	cursor   string // id of the last complete event read: the resume point
+	badID    bool   // an id unfit for Last-Event-ID was seen (and logged)
 
 	seen   map[string]struct{}
 	ring   []string
@@ -164,6 +167,9 @@ func (c *Client) openStream(ctx context.Context, path, threadID string, params *
 	}
 	if p.MaxEventSize <= 0 {
 		p.MaxEventSize = defaultMaxEventSize
+	}
+	if !validHeaderValue(p.LastEventID) {
+		return nil, errors.New("qoder: StreamParams.LastEventID contains a control character")
 	}
 	req, err := c.prepare(http.MethodGet, path, &p, nil, opts)
 	if err != nil {
@@ -276,7 +282,7 @@ func (s *Stream) LastEventID() string {
 func (s *Stream) resumeFrom(id string) bool {
 	s.readMu.Lock()
 	defer s.readMu.Unlock()
-	if id == "" || s.cursor != "" || s.finished {
+	if id == "" || s.cursor != "" || s.finished || !validHeaderValue(id) {
 		return false
 	}
 	s.cursor = id
@@ -403,13 +409,13 @@ func (s *Stream) accept(f sse.Frame) (Event, bool, error) {
 				return nil, false, nil
 			}
 			s.remember(id)
-			s.cursor = id
+			s.adopt(id)
 		case f.ID != "" && f.Event != EventTypeEventStart && f.Event != EventTypeEventDelta:
 			// The JSON carries no id (it may not even be JSON): resume from
 			// the frame's SSE id, unless the frame is a malformed delta, but
 			// do not deduplicate by it, since an id-less frame inherits the
 			// previous frame's id.
-			s.cursor = f.ID
+			s.adopt(f.ID)
 		}
 		if isTerminalEvent(ev) || s.endsThread(ev) {
 			s.terminal = true
@@ -417,6 +423,33 @@ func (s *Stream) accept(f sse.Frame) (Event, bool, error) {
 	}
 	s.progress = true
 	return ev, true, nil
+}
+
+// adopt makes id the resume point, unless it could not be sent back as a
+// Last-Event-ID header (a NUL, CR, LF or other control character): then
+// the last good id stays the resume point, since every reconnect would
+// otherwise fail before it left the machine. The first such id is logged.
+func (s *Stream) adopt(id string) {
+	if validHeaderValue(id) {
+		s.cursor = id
+		return
+	}
+	if !s.badID {
+		s.badID = true
+		s.log("qoder: stream: an event id cannot be sent back as Last-Event-ID; keeping the last good one",
+			slog.String("event_id", strconv.Quote(id)), slog.String("last_event_id", s.cursor))
+	}
+}
+
+// validHeaderValue reports whether v can be sent as an HTTP header value:
+// no control characters but tab.
+func validHeaderValue(v string) bool {
+	for i := range len(v) {
+		if b := v[i]; b < ' ' && b != '\t' || b == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // endsThread reports whether ev terminates the thread a thread stream
@@ -486,11 +519,12 @@ func (s *Stream) connect(first bool) error {
 				if last == nil {
 					last = io.ErrUnexpectedEOF
 				}
-				s.log("qoder: stream giving up", slog.Int("failures", s.failures), slog.String("reason", last.Error()))
+				s.log("qoder: stream giving up", append(failureAttrs(last), slog.Int("failures", s.failures))...)
 				return fmt.Errorf("%w after %d consecutive failed attempts: %w", ErrStreamGaveUp, s.failures, last)
 			}
 			delay := s.reconnectDelay()
-			s.log("qoder: stream reconnecting", slog.Int("failures", s.failures), slog.Duration("delay", delay), slog.String("last_event_id", s.cursor))
+			s.log("qoder: stream reconnecting", append(failureAttrs(s.lastErr), slog.Int("failures", s.failures),
+				slog.Duration("delay", delay), slog.String("last_event_id", s.cursor))...)
 			if err := sleepCtx(s.ctx, delay); err != nil {
 				return nil
 			}
@@ -652,6 +686,20 @@ func (s *Stream) finishLocked(err error) {
 	}
 	s.mu.Unlock()
 	s.cancel(errStreamClosed)
+}
+
+// failureAttrs describes why the last attempt failed, for the log: the
+// error, and the status when the server refused it.
+func failureAttrs(err error) []slog.Attr {
+	if err == nil {
+		return nil
+	}
+	attrs := []slog.Attr{slog.String("reason", err.Error())}
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		attrs = append(attrs, slog.Int("status", apiErr.StatusCode))
+	}
+	return attrs
 }
 
 // log reports a stream event at debug level.

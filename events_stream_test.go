@@ -718,7 +718,8 @@ func TestStream_reconnectErrors(t *testing.T) {
 		})
 	}
 
-	t.Run("503 with Retry-After then 200 continues", func(t *testing.T) {
+	t.Run("503 with Retry-After then 200 continues, and each reconnect is logged with its reason", func(t *testing.T) {
+		logs := &streamLogRecorder{}
 		c, rr := newStreamTest(t, func(w http.ResponseWriter, r *http.Request, n int) {
 			switch n {
 			case 0:
@@ -727,15 +728,27 @@ func TestStream_reconnectErrors(t *testing.T) {
 				abort()
 			case 1:
 				w.Header().Set("Retry-After", "0.05")
+				w.Header().Set("X-Request-Id", r.Header.Get("Authorization")) // an echo must not reach the log
 				serveJSON(t, w, http.StatusServiceUnavailable, `{"type":"error","error":{"type":"api_error","message":"busy"}}`)
 			default:
 				sseStart(w)
 				sseWrite(w, sseEvent("evt_2", EventTypeSessionUpdated), sseEvent("evt_3", EventTypeSessionUpdated), terminatedFrame("evt_4"))
 			}
-		})
+		}, WithLogger(slog.New(logs)))
 		s := openTestStream(t, t.Context(), c, nil)
 		assert.Equal(t, idRange(1, 4), eventIDs(collectStream(t, s, streamWait)))
 		assert.NoError(t, s.Err())
+		var reconnects []string
+		for _, m := range logs.messages() {
+			if strings.HasPrefix(m, "qoder: stream reconnecting") {
+				reconnects = append(reconnects, m)
+			}
+			assert.NotContains(t, m, testToken)
+		}
+		require.Len(t, reconnects, 2)
+		assert.Contains(t, reconnects[0], "reason=", "the drop")
+		assert.Contains(t, reconnects[1], "reason=qoder: GET /sessions/"+streamSessionID+"/events/stream: 503 api_error: busy")
+		assert.Contains(t, reconnects[1], "status=503")
 		reqs := rr.list()
 		require.Len(t, reqs, 3)
 		assert.Equal(t, []string{"", "evt_2", "evt_2"}, rr.lastEventIDs())
@@ -2216,30 +2229,58 @@ func TestStream_echoedTokenIsRedacted(t *testing.T) {
 		require.Error(t, s.Err())
 		assertAPIErrorHasNoToken(t, testToken, s.Err())
 	})
-	t.Run("reconnect log", func(t *testing.T) {
-		logs := &streamLogRecorder{}
-		c, _ := newStreamTest(t, func(w http.ResponseWriter, r *http.Request, n int) {
-			switch n {
-			case 0:
-				sseStart(w)
-				sseWrite(w, sseEvents(1, 1)...)
-				abort()
-			case 1:
-				w.Header().Set("Retry-After", "0")
-				w.Header().Set("X-Request-Id", r.Header.Get("Authorization"))
-				serveJSON(t, w, http.StatusServiceUnavailable, echoEnvelope(r))
-			default:
-				sseStart(w)
-				sseWrite(w, terminatedFrame("evt_2"))
-			}
-		}, WithLogger(slog.New(logs)))
-		s := openTestStream(t, t.Context(), c, nil)
-		collectStream(t, s, streamWait)
-		require.NoError(t, s.Err())
-		msgs := strings.Join(logs.messages(), "\n")
-		assert.Contains(t, msgs, "status=503")
-		assert.NotContains(t, msgs, testToken)
+}
+
+// TestStream_unsendableEventIDIsNoResumePoint: an event id with a control
+// character cannot go back as Last-Event-ID; adopting it made every
+// reconnect fail before it left the machine.
+func TestStream_unsendableEventIDIsNoResumePoint(t *testing.T) {
+	logs := &streamLogRecorder{}
+	c, rr := newStreamTest(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		sseStart(w)
+		if n == 0 {
+			sseWrite(w,
+				sseEvent("evt_1", EventTypeSessionUpdated),
+				"event: session.updated\ndata: {\"id\":\"evt_\\r\\n2\",\"type\":\"session.updated\"}\n\n",
+				"event: session.updated\ndata: {\"id\":\"evt_\\u00003\",\"type\":\"session.updated\"}\n\n",
+				"id: evt_\x014\nevent: session.updated\ndata: {\"type\":\"session.updated\"}\n\n")
+			abort()
+		}
+		sseWrite(w, terminatedFrame("evt_5"))
+	}, WithLogger(slog.New(logs)))
+	s := openTestStream(t, t.Context(), c, nil)
+	var ids []string
+	for s.Next() {
+		ids = append(ids, s.Event().EventID())
+		assert.Equal(t, "evt_1", s.LastEventID(), "the resume point stays the last good id")
+		if len(ids) == 4 {
+			break
+		}
+	}
+	assert.Equal(t, []string{"evt_1", "evt_\r\n2", "evt_\x003", ""}, ids, "the events themselves are delivered")
+	evs := collectStream(t, s, streamWait)
+	require.NoError(t, s.Err())
+	assert.Equal(t, []string{"evt_5"}, eventIDs(evs))
+	assert.Equal(t, []string{"", "evt_1"}, rr.lastEventIDs())
+	var bad int
+	for _, m := range logs.messages() {
+		if strings.Contains(m, "cannot be sent back as Last-Event-ID") {
+			bad++
+			assert.Contains(t, m, `event_id="evt_\r\n2"`)
+		}
+	}
+	assert.Equal(t, 1, bad, "logged once")
+}
+
+func TestStream_unsendableLastEventIDParam(t *testing.T) {
+	c, rr := newStreamTest(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		sseStart(w)
+		sseWrite(w, terminatedFrame("evt_1"))
 	})
+	_, err := c.Events.Stream(streamCtx(t), streamSessionID, &StreamParams{LastEventID: "evt_\n1"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "StreamParams.LastEventID contains a control character")
+	assert.Zero(t, rr.count())
 }
 
 // TestStream_lastEventIDFollowsTheConsumer: with Events, the reader

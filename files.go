@@ -25,11 +25,6 @@ import (
 // See https://docs.qoder.com/cloud-agents/api/files/upload.
 type FilesService service
 
-// newFilesService returns the files service of c.
-func newFilesService(c *Client) *FilesService {
-	return &FilesService{client: c}
-}
-
 // Upload uploads a file as multipart/form-data. The content is written
 // while it is sent, through a small buffer, so a file of any size is never
 // held in memory; Upload returns only once it has stopped reading it.

@@ -13,11 +13,6 @@ import (
 // See https://docs.qoder.com/cloud-agents/api/models/list.
 type ModelsService service
 
-// newModelsService returns the models service of c.
-func newModelsService(c *Client) *ModelsService {
-	return &ModelsService{client: c}
-}
-
 // List returns the models enabled for the caller. The API currently
 // answers with every model on one page; nil params means defaults.
 //

@@ -17,21 +17,12 @@ import (
 //
 // See https://docs.qoder.com/cloud-agents/sessions.
 type SessionsService struct {
-	client *Client
+	service
 
 	// Resources manages the files and repositories attached to a session.
 	Resources *SessionResourcesService
 	// Threads reads the threads of a multi-agent session.
 	Threads *SessionThreadsService
-}
-
-// newSessionsService returns the sessions service of c.
-func newSessionsService(c *Client) *SessionsService {
-	return &SessionsService{
-		client:    c,
-		Resources: &SessionResourcesService{client: c},
-		Threads:   &SessionThreadsService{client: c},
-	}
 }
 
 // Create creates a session, which starts idle. If the agent has MCP

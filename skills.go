@@ -20,15 +20,10 @@ import (
 //
 // See https://docs.qoder.com/cloud-agents/skills.
 type SkillsService struct {
-	client *Client
+	service
 
 	// Versions manages the versions of a skill.
 	Versions *SkillVersionsService
-}
-
-// newSkillsService returns the skills service of c.
-func newSkillsService(c *Client) *SkillsService {
-	return &SkillsService{client: c, Versions: &SkillVersionsService{client: c}}
 }
 
 // Create uploads a skill as multipart/form-data: its bundle as the zip part
