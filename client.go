@@ -59,7 +59,7 @@ type Client struct {
 	logger     *slog.Logger
 
 	// backoff returns the wait before retry number attempt (0-based) when
-	// the response names none; tests replace it to avoid sleeping.
+	// the response names none (nil: the defaults); tests replace it to avoid sleeping.
 	backoff func(attempt int) time.Duration
 
 	common service
@@ -137,10 +137,9 @@ func NewClient(opts ...Option) (*Client, error) {
 		userAgent:  defaultUserAgent,
 		headers:    cfg.headers,
 		logger:     cfg.logger,
-		backoff:    defaultBackoff,
 	}
 	if c.httpClient == nil {
-		c.httpClient = &http.Client{}
+		c.httpClient = newHTTPClient()
 	}
 	c.httpClient = withRedirectPolicy(c.httpClient, base)
 	if cfg.userAgent != "" {

@@ -1267,6 +1267,39 @@ func logAttr(r slog.Record, key string) any {
 	return v
 }
 
+// TestStream_oneGoroutinePerStream: a stream read with Next runs no
+// goroutine of the SDK, one read through Events runs one, and Close ends
+// it. It is not parallel: it counts the process's goroutines.
+func TestStream_oneGoroutinePerStream(t *testing.T) {
+	c, _ := newStreamTest(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		sseStart(w)
+		sseWrite(w, sseEvent("evt_1", EventTypeSessionUpdated))
+		<-r.Context().Done()
+	})
+	waitGoroutines(t, c, runtime.NumGoroutine()) // settle
+	baseline := runtime.NumGoroutine()
+	require.Zero(t, sdkGoroutines())
+
+	const n = 3
+	var streams []*Stream
+	for range n {
+		s := openTestStream(t, t.Context(), c, nil)
+		require.True(t, s.Next())
+		streams = append(streams, s)
+	}
+	assert.Zero(t, sdkGoroutines(), "Next runs on the caller's goroutine")
+	for _, s := range streams {
+		ch := s.Events()
+		require.Equal(t, ch, s.Events(), "one channel")
+	}
+	assert.Equal(t, n, sdkGoroutines(), "one goroutine per stream read through Events")
+	for _, s := range streams {
+		require.NoError(t, s.Close())
+	}
+	waitGoroutines(t, c, baseline)
+	assert.Zero(t, sdkGoroutines())
+}
+
 // ---------------------------------------------------------------------------
 // Framing and decoding (SSE.md §6.4)
 
@@ -1715,15 +1748,15 @@ func TestStream_reconnectDelay(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			for range 50 { // the jitter is random
-				s := &Stream{backoff: backoff, failures: tt.failures, retryAfter: tt.retryAfter, hasAfter: tt.hasAfter, serverRetry: tt.retry, hasRetry: tt.hasRetry}
-				got := s.reconnectDelay()
+				p := &reconnectPolicy{backoff: backoff, failures: tt.failures, retryAfter: tt.retryAfter, hasAfter: tt.hasAfter, serverRetry: tt.retry, hasRetry: tt.hasRetry}
+				got := p.delay()
 				assert.GreaterOrEqual(t, got, tt.want.lo)
 				assert.LessOrEqual(t, got, tt.want.hi)
 				if tt.hasAfter {
-					assert.False(t, s.hasAfter, "Retry-After is used once")
+					assert.False(t, p.hasAfter, "Retry-After is used once")
 				}
 				if tt.hasAfter && !tt.hasRetry {
-					assert.Equal(t, time.Duration(tt.failures+1)*time.Second, s.reconnectDelay(), "then the backoff again")
+					assert.Equal(t, time.Duration(tt.failures+1)*time.Second, p.delay(), "then the backoff again")
 				}
 			}
 		})
@@ -1802,7 +1835,7 @@ func TestStream_healthyConnectionResetsFailures(t *testing.T) {
 			abort()
 		})
 		s := openTestStream(t, t.Context(), c, &StreamParams{MaxReconnects: 2})
-		s.healthyAt = 20 * time.Millisecond
+		s.policy.healthyAt = 20 * time.Millisecond
 		collectStream(t, s, streamWait)
 		return s, rr
 	}
@@ -2300,7 +2333,7 @@ func TestStream_lastEventIDFollowsTheConsumer(t *testing.T) {
 	deadline := time.Now().Add(streamWait)
 	for {
 		s.readMu.Lock()
-		ahead := s.cursor == "evt_2"
+		ahead := s.resume.cursor == "evt_2"
 		s.readMu.Unlock()
 		if ahead {
 			break
@@ -2315,6 +2348,14 @@ func TestStream_lastEventIDFollowsTheConsumer(t *testing.T) {
 	assert.Eventually(t, func() bool { return s.LastEventID() == "evt_2" }, streamWait, time.Millisecond)
 	require.NoError(t, s.Close())
 	assert.Equal(t, "evt_2", s.LastEventID(), "exact once the stream is closed")
+}
+
+// sdkGoroutines counts the goroutines the SDK started: those of
+// Stream.Events, the only place it starts any.
+func sdkGoroutines() int {
+	buf := make([]byte, 64<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	return bytes.Count(buf, []byte("\ncreated by github.com/qoder-go/qoder.(*Stream)."))
 }
 
 // waitGoroutines waits until the number of goroutines is back at baseline,

@@ -982,7 +982,7 @@ func TestFakeResilience_StreamOpenFailures(t *testing.T) {
 			// Retry-After: 0 asks for an immediate retry; the stream's own
 			// backoff for a second attempt is 750–1000 ms.
 			assert.Less(t, reqs[1].Time.Sub(reqs[0].Time), 500*time.Millisecond,
-				"Retry-After: 0 on a refused stream connection means reconnect at once, not after the backoff (events_stream.go reconnectDelay must not treat 0 as unset)")
+				"Retry-After: 0 on a refused stream connection means reconnect at once, not after the backoff (events_stream_reconnect.go reconnectPolicy.delay must not treat 0 as unset)")
 			_, err = env.client.Events.SendMessage(ctx, env.session, "hi")
 			require.NoError(t, err)
 			got := frRead(t, s, frEndTurn)
