@@ -98,21 +98,12 @@ func TestFakeResilience_StreamCutAtEveryByte(t *testing.T) {
 			t.Run(fmt.Sprintf("%d-%d", from, to), func(t *testing.T) {
 				t.Parallel()
 				env := newEnv(t)
-				var n int
-				var gaps time.Duration
 				for k := from; k <= to; k += step {
-					gap, ok := cutAtByte(t, env, k)
-					if !ok {
-						continue
-					}
-					reconnects.Add(1)
-					n++
-					gaps += gap
-					// Fail fast rather than crawl through the sweep at half a
-					// second per offset.
-					if n >= 10 && gaps/time.Duration(n) > 150*time.Millisecond {
-						require.FailNowf(t, "slow reconnects",
-							"the mean time from opening to reconnecting is %s over %d drops: the stream does not honour the server's \"retry: 1\" (SSE reconnection time)", gaps/time.Duration(n), n)
+					// How fast each reconnect comes is not asserted here (a
+					// loaded machine would make that flaky): TestStream_retryField
+					// checks that the server's "retry: 1" is honoured.
+					if cutAtByte(t, env, k) {
+						reconnects.Add(1)
 					}
 				}
 			})
@@ -125,9 +116,8 @@ func TestFakeResilience_StreamCutAtEveryByte(t *testing.T) {
 }
 
 // cutAtByte runs one turn on a stream whose first connection drops after
-// k bytes, checks it, and reports whether the stream reconnected and how
-// long after the first connection.
-func cutAtByte(t *testing.T, env *fakeEnv, k int) (time.Duration, bool) {
+// k bytes, checks it, and reports whether the stream reconnected.
+func cutAtByte(t *testing.T, env *fakeEnv, k int) bool {
 	t.Helper()
 	ctx := fakeCtx(t)
 	before := len(env.srv.Events(env.session))
@@ -159,12 +149,12 @@ func cutAtByte(t *testing.T, env *fakeEnv, k int) (time.Duration, bool) {
 	require.NotEmpty(t, reqs)
 	require.Equal(t, resume, reqs[0].Header.Get("Last-Event-ID"), "offset %d", k)
 	if k >= sum || complete {
-		return 0, false // the idle was delivered whole; a reconnect may or may not have raced the Close
+		return false // the idle was delivered whole; a reconnect may or may not have raced the Close
 	}
 	require.Len(t, reqs, 2, "offset %d of %d: one drop, one reconnect", k, sum)
 	require.Equal(t, wantLEI, reqs[1].Header.Get("Last-Event-ID"),
 		"offset %d: the reconnect must resume from the last complete frame", k)
-	return reqs[1].Time.Sub(reqs[0].Time), true
+	return true
 }
 
 // TestFakeResilience_StreamDeltasCut cuts a stream that asked for
