@@ -91,9 +91,13 @@
 // inferred from the function's input type, and input of the wrong shape
 // is answered with an error result before the function runs.
 //
+// When Run's context ends mid-turn, Run interrupts the turn and waits
+// briefly for the session to settle, so the session is ready for the next
+// message ([WithoutInterrupt] leaves the turn running instead).
+//
 // With StreamParams.EventDeltas the stream also delivers *EventStart and
-// *EventDelta frames as text is produced; a [MessageAccumulator] turns them
-// into growing text.
+// *EventDelta frames as text is produced; [MessageAccumulator.Delta] turns
+// each into just the text it adds and says when a message is complete.
 //
 // # Files and skills
 //

@@ -598,7 +598,8 @@ func (s *Stream) open() (bool, error) {
 		if errors.Is(context.Cause(actx), errIdleTimeout) {
 			err = fmt.Errorf("no response within %s", s.params.IdleTimeout)
 		}
-		return true, fmt.Errorf("qoder: GET /%s: %w", s.req.path, redactURLError(err))
+		retry := !errors.Is(err, errRedirect) // a refused redirect is final
+		return retry, fmt.Errorf("qoder: GET /%s: %w", s.req.path, redactURLError(err))
 	}
 	s.client.logAttempt(s.ctx, s.req, resp, s.failures, time.Since(start), nil)
 	if resp.StatusCode != http.StatusOK {

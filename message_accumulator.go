@@ -18,12 +18,23 @@ import (
 //   - The buffered event with the same id is authoritative: its text replaces
 //     the partial text and later frames for that id are ignored.
 //
+// To print a reply as it is written, use [MessageAccumulator.Delta]
+// instead of Add: it returns just the new text and says when a message is
+// complete.
+//
 // Partial buffers are dropped once an event is final; for each final event the
 // accumulator keeps its id and final text (Reset clears them). The zero value
 // is ready to use. A MessageAccumulator is not safe for concurrent use.
 type MessageAccumulator struct {
 	partial map[string]*partialText // in progress, by event id
 	final   map[string]string       // done, by event id
+	shown   map[string]*shownText   // what Delta reported, by agent.message id
+}
+
+// shownText is what Delta reported of one agent.message.
+type shownText struct {
+	text string // the text reported so far
+	done bool   // completion was reported
 }
 
 // partialText is the text received so far for one event, per content block.
@@ -142,4 +153,77 @@ func (a *MessageAccumulator) Final(id string) bool { return a.isFinal(id) }
 func (a *MessageAccumulator) Reset() {
 	a.partial = nil
 	a.final = nil
+	a.shown = nil
+}
+
+// Delta feeds one event to the accumulator, as Add does, and returns what
+// it adds to the text of an agent.message: the message's event id, the
+// text not reported before (print it as is), and done = true, once, when
+// the message is complete (its final event arrived). With deltas on, the
+// text arrives frame by frame and the final event usually adds no text,
+// only done; with deltas off, the final event brings the whole text and
+// done. A resumed stream that replays a message's frames reports no text
+// twice. Should the final text not continue the text already reported (it
+// is authoritative, and should not differ), text is the whole final text.
+//
+// Delta follows agent.message only: other events, agent.thinking and its
+// frames included, return "", "", false. A chat prints a streamed reply
+// with
+//
+//	_, text, done := acc.Delta(ev)
+//	fmt.Print(text)
+//	if done { fmt.Println() }
+//
+// Feed each event to Add or to Delta, not to both.
+func (a *MessageAccumulator) Delta(ev Event) (id, text string, done bool) {
+	switch e := ev.(type) {
+	case *EventStart:
+		a.Add(ev)
+		if e.Event.Type != EventTypeAgentMessage {
+			return "", "", false
+		}
+		id = e.Event.ID
+		if a.shown == nil {
+			a.shown = make(map[string]*shownText)
+		}
+		if a.shown[id] == nil {
+			a.shown[id] = &shownText{}
+		}
+		return id, "", false
+	case *EventDelta:
+		a.Add(ev)
+		id = e.TargetID
+		st := a.shown[id] // nil unless an event_start announced a message
+		if st == nil || st.done || a.isFinal(id) {
+			return "", "", false
+		}
+		// While a resumed stream replays frames, the text is shorter than
+		// what was reported; it reports again once past it.
+		if cur := a.Text(id); strings.HasPrefix(cur, st.text) {
+			text, st.text = cur[len(st.text):], cur
+		}
+		return id, text, false
+	case *AgentMessageEvent:
+		a.Add(ev)
+		id = e.ID
+		if a.shown == nil {
+			a.shown = make(map[string]*shownText)
+		}
+		st := a.shown[id]
+		if st == nil {
+			st = &shownText{}
+			a.shown[id] = st
+		}
+		if st.done {
+			return id, "", false
+		}
+		final := a.Text(id)
+		text = final
+		if strings.HasPrefix(final, st.text) {
+			text = final[len(st.text):]
+		}
+		*st = shownText{done: true} // the accumulator keeps the final text
+		return id, text, true
+	}
+	return "", "", false
 }

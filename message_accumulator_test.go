@@ -2,6 +2,7 @@ package qoder
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -209,4 +210,117 @@ func TestMessageAccumulator_stringsStayValid(t *testing.T) {
 	accAdd(&a, accStart(t, "evt_X", EventTypeAgentMessage))
 	require.Equal(t, "abc", first, "an earlier result must not change")
 	assert.Equal(t, "", a.Text("evt_X"))
+}
+
+// TestMessageAccumulator_Delta feeds whole streams to Delta and checks what
+// a chat printing its results would show: each message's text once, then
+// a newline when the message is complete.
+func TestMessageAccumulator_Delta(t *testing.T) {
+	t.Parallel()
+	thinking := func(t *testing.T, id string) Event {
+		return accDecode(t, EventTypeAgentThinking, fmt.Sprintf(`{"id":%q,"type":"agent.thinking","content":[{"type":"text","text":"hmm"}]}`, id))
+	}
+	tests := []struct {
+		name   string
+		events func(t *testing.T) []Event
+		want   string // what the chat prints: the texts, "\n" after each done
+	}{
+		{
+			name: "deltas on: the final event adds only done",
+			events: func(t *testing.T) []Event {
+				return []Event{
+					accStart(t, "evt_M", EventTypeAgentMessage),
+					accDelta(t, "evt_M", 0, "Hel"), accDelta(t, "evt_M", 0, "lo"),
+					accFinal(t, "evt_M", "Hello"),
+				}
+			},
+			want: "Hello\n",
+		},
+		{
+			name:   "deltas off: the final event brings the whole text",
+			events: func(t *testing.T) []Event { return []Event{accFinal(t, "evt_A", "One"), accFinal(t, "evt_B", "Two")} },
+			want:   "One\nTwo\n",
+		},
+		{
+			name: "the final event brings what the deltas missed",
+			events: func(t *testing.T) []Event {
+				return []Event{accStart(t, "evt_M", EventTypeAgentMessage), accDelta(t, "evt_M", 0, "Hel"), accFinal(t, "evt_M", "Hello!")}
+			},
+			want: "Hello!\n",
+		},
+		{
+			name: "a final text that does not continue the deltas comes whole",
+			events: func(t *testing.T) []Event {
+				return []Event{accStart(t, "evt_M", EventTypeAgentMessage), accDelta(t, "evt_M", 0, "Helo"), accFinal(t, "evt_M", "Hello")}
+			},
+			want: "HeloHello\n",
+		},
+		{
+			name: "a resume replays the start and the deltas: nothing twice",
+			events: func(t *testing.T) []Event {
+				return []Event{
+					accStart(t, "evt_M", EventTypeAgentMessage), accDelta(t, "evt_M", 0, "Hello"), accDelta(t, "evt_M", 0, ", wor"),
+					accStart(t, "evt_M", EventTypeAgentMessage), accDelta(t, "evt_M", 0, "Hello"), accDelta(t, "evt_M", 0, ", wor"),
+					accDelta(t, "evt_M", 0, "ld"), accFinal(t, "evt_M", "Hello, world"),
+				}
+			},
+			want: "Hello, world\n",
+		},
+		{
+			name: "a replayed final event is not done twice",
+			events: func(t *testing.T) []Event {
+				return []Event{accFinal(t, "evt_M", "Hi"), accFinal(t, "evt_M", "Hi"), accDelta(t, "evt_M", 0, "late")}
+			},
+			want: "Hi\n",
+		},
+		{
+			name: "thinking and other events print nothing",
+			events: func(t *testing.T) []Event {
+				return []Event{
+					&SessionStatusRunningEvent{EventMeta: EventMeta{ID: "evt_1"}},
+					accStart(t, "evt_T", EventTypeAgentThinking), accDelta(t, "evt_T", 0, "pondering"), thinking(t, "evt_T"),
+					accDelta(t, "evt_U", 0, "no start seen"),
+					&AgentToolUseEvent{EventMeta: EventMeta{ID: "evt_2"}, Name: "Bash"},
+					accFinal(t, "evt_M", "Answer"),
+				}
+			},
+			want: "Answer\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var a MessageAccumulator
+			var out strings.Builder
+			for _, ev := range tt.events(t) {
+				_, text, done := a.Delta(ev)
+				out.WriteString(text)
+				if done {
+					out.WriteString("\n")
+				}
+			}
+			assert.Equal(t, tt.want, out.String())
+		})
+	}
+}
+
+func TestMessageAccumulator_DeltaIDsAndSteps(t *testing.T) {
+	t.Parallel()
+	type step struct {
+		id, text string
+		done     bool
+	}
+	delta := func(a *MessageAccumulator, ev Event) step {
+		id, text, done := a.Delta(ev)
+		return step{id, text, done}
+	}
+	var a MessageAccumulator
+	assert.Equal(t, step{"evt_M", "", false}, delta(&a, accStart(t, "evt_M", EventTypeAgentMessage)))
+	assert.Equal(t, step{"evt_M", "Hel", false}, delta(&a, accDelta(t, "evt_M", 0, "Hel")))
+	assert.Equal(t, step{"evt_M", "lo", false}, delta(&a, accDelta(t, "evt_M", 0, "lo")))
+	assert.Equal(t, step{"evt_M", "", true}, delta(&a, accFinal(t, "evt_M", "Hello")), "complete, with nothing left to print")
+	assert.Equal(t, "Hello", a.Text("evt_M"))
+	assert.True(t, a.Final("evt_M"))
+	a.Reset()
+	assert.Equal(t, step{"evt_M", "Hello", true}, delta(&a, accFinal(t, "evt_M", "Hello")), "Reset forgets what was reported")
 }

@@ -99,28 +99,46 @@ func hostMappingClient(t *testing.T, srv *httptest.Server) *http.Client {
 func TestRedirect_tokenOnlyToTheOrigin(t *testing.T) {
 	t.Parallel()
 	bearer := "Bearer " + testToken
-	t.Run("another port, default client", func(t *testing.T) {
-		t.Parallel()
-		other, otherLog := redirectTarget(t, false)
-		origin, originLog := redirectingOrigin(t, false, http.StatusFound, func() string { return other.URL })
-		c, err := NewClient(WithToken(testToken), WithBaseURL(origin.URL+"/api-test/"))
-		require.NoError(t, err)
-		_, err = c.Agents.Get(t.Context(), testAgentID)
-		require.NoError(t, err)
-		assert.Equal(t, []string{bearer}, originLog.get())
-		assert.Equal(t, []string{""}, otherLog.get(), "another port of the same host is another origin")
-	})
-	t.Run("another port, caller's TLS client", func(t *testing.T) {
-		t.Parallel()
-		other, otherLog := redirectTarget(t, true)
-		origin, originLog := redirectingOrigin(t, true, http.StatusTemporaryRedirect, func() string { return other.URL })
-		c, err := NewClient(WithToken(testToken), WithBaseURL(origin.URL+"/api-test/"), WithHTTPClient(origin.Client()))
-		require.NoError(t, err)
-		_, err = c.Agents.Get(t.Context(), testAgentID)
-		require.NoError(t, err)
-		assert.Equal(t, []string{bearer}, originLog.get())
-		assert.Equal(t, []string{""}, otherLog.get())
-	})
+	getAgent := func(ctx context.Context, c *Client) error {
+		_, err := c.Agents.Get(ctx, testAgentID)
+		return err
+	}
+	readStream := func(ctx context.Context, c *Client) error {
+		s, err := c.Events.Stream(ctx, "sess_1", nil)
+		if err != nil {
+			return err
+		}
+		for range s.Events() {
+		}
+		return s.Err()
+	}
+	tests := []struct {
+		name          string
+		tls           bool
+		status        int
+		callersClient bool
+		call          func(context.Context, *Client) error
+	}{
+		{"another port, default client", false, http.StatusFound, false, getAgent},
+		{"another port, caller's TLS client", true, http.StatusTemporaryRedirect, true, getAgent},
+		{"another port, stream", false, http.StatusTemporaryRedirect, false, readStream},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			other, otherLog := redirectTarget(t, tt.tls)
+			origin, originLog := redirectingOrigin(t, tt.tls, tt.status, func() string { return other.URL })
+			opts := []Option{WithToken(testToken), WithBaseURL(origin.URL + "/api-test/")}
+			if tt.callersClient {
+				opts = append(opts, WithHTTPClient(origin.Client()))
+			}
+			c, err := NewClient(opts...)
+			require.NoError(t, err)
+			require.NoError(t, tt.call(t.Context(), c))
+			assert.Equal(t, []string{bearer}, originLog.get())
+			assert.Equal(t, []string{""}, otherLog.get(), "another port of the same host is another origin")
+		})
+	}
 	t.Run("sibling subdomain, caller's client and resolver", func(t *testing.T) {
 		t.Parallel()
 		var api, evil authLog
@@ -160,20 +178,6 @@ func TestRedirect_tokenOnlyToTheOrigin(t *testing.T) {
 		_, err = c.Agents.Get(t.Context(), testAgentID)
 		require.NoError(t, err)
 		assert.Equal(t, []string{bearer, bearer}, seen.get())
-	})
-	t.Run("stream", func(t *testing.T) {
-		t.Parallel()
-		other, otherLog := redirectTarget(t, false)
-		origin, originLog := redirectingOrigin(t, false, http.StatusTemporaryRedirect, func() string { return other.URL })
-		c, err := NewClient(WithToken(testToken), WithBaseURL(origin.URL+"/api-test/"))
-		require.NoError(t, err)
-		s, err := c.Events.Stream(t.Context(), "sess_1", nil)
-		require.NoError(t, err)
-		for range s.Events() {
-		}
-		require.NoError(t, s.Err())
-		assert.Equal(t, []string{bearer}, originLog.get())
-		assert.Equal(t, []string{""}, otherLog.get())
 	})
 }
 
@@ -241,19 +245,37 @@ func TestRedirect_writesDoNotFollow(t *testing.T) {
 
 func TestRedirect_loopFailsOnce(t *testing.T) {
 	t.Parallel()
-	var hits authLog
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hits.add(r)
-		http.Redirect(w, r, r.URL.Path, http.StatusFound)
-	}))
-	t.Cleanup(srv.Close)
-	c, err := NewClient(WithToken(testToken), WithBaseURL(srv.URL), WithMaxRetries(2))
-	require.NoError(t, err)
-	c.backoff = func(int) time.Duration { return 0 }
-	_, err = c.Agents.Get(t.Context(), testAgentID)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "stopped after 10 redirects")
-	assert.Len(t, hits.get(), maxRedirects, "one attempt, not one per retry")
+	tests := []struct {
+		name string
+		call func(context.Context, *Client) error
+	}{
+		{"request", func(ctx context.Context, c *Client) error {
+			_, err := c.Agents.Get(ctx, testAgentID)
+			return err
+		}},
+		{"stream", func(ctx context.Context, c *Client) error {
+			_, err := c.Events.Stream(ctx, "sess_1", nil)
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var hits authLog
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				hits.add(r)
+				http.Redirect(w, r, r.URL.Path, http.StatusFound)
+			}))
+			t.Cleanup(srv.Close)
+			c, err := NewClient(WithToken(testToken), WithBaseURL(srv.URL), WithMaxRetries(2))
+			require.NoError(t, err)
+			c.backoff = func(int) time.Duration { return 0 }
+			err = tt.call(t.Context(), c)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "stopped after 10 redirects")
+			assert.Len(t, hits.get(), maxRedirects, "one attempt, not one per retry or reconnect")
+		})
+	}
 }
 
 func TestRedirect_callersClientIsNotChanged(t *testing.T) {

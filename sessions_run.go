@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -36,6 +37,17 @@ var (
 // ErrTurnFailed, ErrRequiresAction or ErrSessionTerminated when the turn
 // ends otherwise, and is the context's or stream's error when those end
 // first.
+//
+// When ctx ends while the turn is in flight (after the input was
+// accepted), Run interrupts the turn: it sends a user.interrupt, with a
+// timeout of its own since ctx is over, and keeps following the stream
+// until the session settles (normally idle with stop reason cancelled),
+// for at most 10 s in all ([WithInterruptTimeout]). Then it returns the
+// turn so far, the interruption included, with ctx.Err(); the session is
+// ready for the next message. [WithoutInterrupt] turns this off: Run then
+// returns ctx.Err() at once and the turn goes on without it. When ctx ends
+// before the input was accepted, nothing is sent and Run returns nil and
+// ctx.Err().
 func (s *SessionsService) Run(ctx context.Context, sessionID, text string, opts ...RunOption) (*Turn, error) {
 	if text == "" {
 		return nil, errEmptyMessage
@@ -46,7 +58,7 @@ func (s *SessionsService) Run(ctx context.Context, sessionID, text string, opts 
 // RunEvents is Run for any batch of input events, such as a user.message
 // with images followed by a system.message.
 func (s *SessionsService) RunEvents(ctx context.Context, sessionID string, input []InputEvent, opts ...RunOption) (*Turn, error) {
-	cfg := runConfig{customTools: map[string]CustomToolHandler{}}
+	cfg := runConfig{customTools: map[string]CustomToolHandler{}, interruptTimeout: defaultInterruptTimeout}
 	for _, opt := range opts {
 		if opt != nil {
 			opt(&cfg)
@@ -58,8 +70,20 @@ func (s *SessionsService) RunEvents(ctx context.Context, sessionID string, input
 	if err := validateInputEvents(input); err != nil {
 		return nil, err
 	}
+	perRequest := perRequestOptions(cfg.requestOptions)
 	events := s.client.Events
-	stream, err := events.Stream(ctx, sessionID, cfg.stream, cfg.requestOptions...)
+	// The stream may outlive ctx, to see the session settle after an
+	// interrupt; until the input is accepted, ctx ending closes it.
+	streamCtx, closeStream := context.WithCancel(context.WithoutCancel(ctx))
+	defer closeStream()
+	stopOpening := context.AfterFunc(ctx, closeStream)
+	stream, err := events.Stream(streamCtx, sessionID, cfg.stream, perRequest...)
+	if !stopOpening() {
+		if stream != nil {
+			stream.Close()
+		}
+		return nil, ctx.Err()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -69,13 +93,14 @@ func (s *SessionsService) RunEvents(ctx context.Context, sessionID string, input
 		return nil, err
 	}
 	r := &turnRunner{
-		ctx:      ctx,
-		events:   events,
-		cfg:      &cfg,
-		turn:     &Turn{SessionID: sessionID, Input: accepted},
-		inputIDs: map[string]bool{},
-		toolUses: map[string]Event{},
-		answered: map[string]bool{},
+		ctx:        ctx,
+		events:     events,
+		cfg:        &cfg,
+		perRequest: perRequest,
+		turn:       &Turn{SessionID: sessionID, Input: accepted},
+		inputIDs:   map[string]bool{},
+		toolUses:   map[string]Event{},
+		answered:   map[string]bool{},
 	}
 	for _, ev := range accepted {
 		r.inputIDs[ev.EventID()] = true
@@ -85,16 +110,83 @@ func (s *SessionsService) RunEvents(ctx context.Context, sessionID string, input
 		// input instead of at the live tail, which would skip the turn.
 		stream.resumeFrom(accepted[0].EventID())
 	}
+	defer r.onCancel(closeStream)()
 	for stream.Next() {
+		ended := ctx.Err() != nil // the event came after ctx ended
+		if ended && !cfg.interrupt() {
+			break
+		}
 		done, err := r.handle(stream.Event())
-		if done || err != nil {
+		switch {
+		case done && ended:
+			return r.turn, ctx.Err()
+		case done:
+			return r.turn, err
+		case err != nil && ctx.Err() != nil && cfg.interrupt():
+			// Answering failed because ctx ended: the interrupt settles
+			// the turn.
+		case err != nil:
 			return r.turn, err
 		}
+	}
+	if err := ctx.Err(); err != nil {
+		return r.turn, err
 	}
 	if err := stream.Err(); err != nil {
 		return r.turn, err
 	}
 	return r.turn, fmt.Errorf("qoder: session %s: the event stream ended before the turn settled", sessionID)
+}
+
+// defaultInterruptTimeout bounds the interrupt that follows the end of
+// Run's context, and the wait for the session to settle.
+const defaultInterruptTimeout = 10 * time.Second
+
+// onCancel arranges for the end of r.ctx to interrupt the turn (or, with
+// interrupts off, to close the stream at once) and returns the function
+// that undoes it, which waits for an interrupt already under way.
+func (r *turnRunner) onCancel(closeStream context.CancelFunc) (stop func()) {
+	if !r.cfg.interrupt() {
+		stopWatching := context.AfterFunc(r.ctx, closeStream)
+		return func() { stopWatching() }
+	}
+	finished := make(chan struct{})
+	var deadline *time.Timer
+	stopWatching := context.AfterFunc(r.ctx, func() {
+		defer close(finished)
+		// One budget for the interrupt and the wait that follows: then
+		// the stream closes, and Run returns whatever the turn reached.
+		d := r.cfg.interruptTimeout
+		deadline = time.AfterFunc(d, closeStream)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), d)
+		defer cancel()
+		if _, err := r.events.Send(ctx, r.turn.SessionID, []InputEvent{UserInterrupt{}}, r.perRequest...); err != nil {
+			if logger := r.events.client.logger; logger != nil {
+				logger.LogAttrs(ctx, slog.LevelWarn, "qoder: interrupting the turn failed",
+					slog.String("session_id", r.turn.SessionID), slog.Any("error", err))
+			}
+		}
+	})
+	return func() {
+		if !stopWatching() {
+			<-finished
+			deadline.Stop()
+		}
+	}
+}
+
+// perRequestOptions returns opts without those that make sense for one
+// request only (WithIdempotencyKey, WithResponseInto): Run gives those to
+// the input send alone.
+func perRequestOptions(opts []RequestOption) []RequestOption {
+	return slices.DeleteFunc(slices.Clone(opts), func(opt RequestOption) bool {
+		if opt == nil {
+			return true
+		}
+		var probe requestConfig
+		opt(&probe)
+		return probe.idempotencyKey != "" || probe.responseInto != nil
+	})
 }
 
 // Turn records one turn of a session, from the input to the idle (or
@@ -161,15 +253,20 @@ type ToolConfirmer func(ctx context.Context, toolUse Event) (allow bool, denyMes
 
 // runConfig is the configuration built from RunOptions.
 type runConfig struct {
-	onEvent         func(Event)
-	customTools     map[string]CustomToolHandler
-	toolConcurrency int
-	toolTimeout     time.Duration
-	confirm         ToolConfirmer
-	stream          *StreamParams
-	requestOptions  []RequestOption
-	err             error // a misconfiguration Run reports before any request
+	onEvent          func(Event)
+	customTools      map[string]CustomToolHandler
+	toolConcurrency  int
+	toolTimeout      time.Duration
+	confirm          ToolConfirmer
+	stream           *StreamParams
+	requestOptions   []RequestOption
+	noInterrupt      bool          // WithoutInterrupt
+	interruptTimeout time.Duration // see WithInterruptTimeout
+	err              error         // a misconfiguration Run reports before any request
 }
+
+// interrupt reports whether the end of Run's context interrupts the turn.
+func (c *runConfig) interrupt() bool { return !c.noInterrupt }
 
 // fail records a misconfiguration; Run reports the first.
 func (c *runConfig) fail(err error) {
@@ -225,21 +322,47 @@ func WithStreamParams(p *StreamParams) RunOption {
 	}
 }
 
-// WithRunRequestOptions applies opts to every request of the turn.
+// WithRunRequestOptions applies opts to the requests of the turn: the
+// stream, the input send, the sends of tool answers and the interrupt.
+// Options that make sense for one request apply to the input send alone:
+// [WithIdempotencyKey] makes the input idempotent (a retried Run with the
+// same key does not start a second turn), and [WithResponseInto] receives
+// the input send's response.
 func WithRunRequestOptions(opts ...RequestOption) RunOption {
 	return func(c *runConfig) { c.requestOptions = append(c.requestOptions, opts...) }
 }
 
+// WithoutInterrupt makes Run leave the turn running when its context ends:
+// Run returns ctx.Err() at once, sends no user.interrupt, and the session
+// stays busy until the turn ends by itself (a message sent meanwhile is
+// rejected with [ErrConflict]).
+func WithoutInterrupt() RunOption {
+	return func(c *runConfig) { c.noInterrupt = true }
+}
+
+// WithInterruptTimeout sets how long Run, when its context ends while the
+// turn is in flight, may spend sending user.interrupt and waiting for the
+// session to settle: 10 s by default. When the time is up Run returns
+// without waiting further. Zero or less keeps the default.
+func WithInterruptTimeout(d time.Duration) RunOption {
+	return func(c *runConfig) {
+		if d > 0 {
+			c.interruptTimeout = d
+		}
+	}
+}
+
 // turnRunner follows one turn.
 type turnRunner struct {
-	ctx      context.Context
-	events   *EventsService
-	cfg      *runConfig
-	turn     *Turn
-	started  bool
-	inputIDs map[string]bool
-	toolUses map[string]Event
-	answered map[string]bool
+	ctx        context.Context
+	events     *EventsService
+	cfg        *runConfig
+	perRequest []RequestOption // cfg.requestOptions less the once-only ones
+	turn       *Turn
+	started    bool
+	inputIDs   map[string]bool
+	toolUses   map[string]Event
+	answered   map[string]bool
 }
 
 // handle acts on one event and reports whether the turn is over.
@@ -276,6 +399,9 @@ func (r *turnRunner) handle(ev Event) (bool, error) {
 		r.turn.StopReason = e.StopReason
 		switch e.StopReason.Type {
 		case StopReasonRequiresAction:
+			if r.ctx.Err() != nil {
+				return false, nil // Run is interrupting the turn: nothing to answer
+			}
 			return false, r.answer(e.StopReason.EventIDs)
 		case StopReasonRetriesExhausted, StopReasonBudgetReached:
 			return true, r.failure(string(e.StopReason.Type))
@@ -330,7 +456,7 @@ func (r *turnRunner) answer(pending []string) error {
 	if len(batch) == 0 {
 		return nil
 	}
-	if _, err := r.events.Send(r.ctx, r.turn.SessionID, batch, r.cfg.requestOptions...); err != nil {
+	if _, err := r.events.Send(r.ctx, r.turn.SessionID, batch, r.perRequest...); err != nil {
 		return err
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -340,20 +341,81 @@ func TestRunCancelledIsNotAnError(t *testing.T) {
 	assert.Equal(t, StopReasonCancelled, turn.StopReason.Type)
 }
 
+// TestRunContextCancel ends Run's context mid-turn: Run interrupts the
+// turn, with a request of its own (ctx is over), follows the stream until
+// the session settles, and returns the turn so far with ctx.Err().
 func TestRunContextCancel(t *testing.T) {
 	t.Parallel()
 	c, f := newTurnFake(t, func(f *turnFake, in []map[string]any) []string {
+		if in[0]["type"] == "user.interrupt" {
+			return []string{f.ev("session.status_idle", `"stop_reason":{"type":"cancelled"}`)}
+		}
+		return []string{f.ev("session.status_running", "")}
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	turn, err := c.Sessions.Run(ctx, "sess_1", "go", OnEvent(func(ev Event) {
+		if ev.EventType() == EventTypeSessionStatusRunning {
+			cancel()
+		}
+	}))
+	assert.ErrorIs(t, err, context.Canceled)
+	require.NotNil(t, turn, "the turn so far comes with the error")
+	assert.Equal(t, StopReasonCancelled, turn.StopReason.Type, "Run waited for the session to settle")
+	sent := f.inputs()
+	require.Len(t, sent, 2)
+	assert.Equal(t, []map[string]any{{"type": "user.interrupt"}}, sent[1])
+
+	// A context that ends before the input is sent leaves nothing in
+	// flight, and nothing to interrupt.
+	turn, err = c.Sessions.Run(ctx, "sess_1", "go")
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Nil(t, turn)
+	assert.Len(t, f.inputs(), 2)
+}
+
+// TestRunInterruptWaitIsBounded: when the session does not settle after
+// the interrupt, Run gives up once WithInterruptTimeout has passed.
+func TestRunInterruptWaitIsBounded(t *testing.T) {
+	t.Parallel()
+	c, f := newTurnFake(t, func(f *turnFake, in []map[string]any) []string {
+		if in[0]["type"] == "user.interrupt" {
+			return nil // the session never settles
+		}
 		return []string{f.ev("session.status_running", "")}
 	})
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		_, err := c.Sessions.Run(ctx, "sess_1", "go", OnEvent(func(Event) { cancel() }))
+		_, err := c.Sessions.Run(ctx, "sess_1", "go", WithInterruptTimeout(50*time.Millisecond),
+			OnEvent(func(Event) { cancel() }))
 		done <- err
 	}()
-	<-f.opened
-	assert.ErrorIs(t, <-done, context.Canceled)
+	select {
+	case err := <-done:
+		assert.ErrorIs(t, err, context.Canceled)
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return after its interrupt timeout")
+	}
+	sent := f.inputs()
+	require.Len(t, sent, 2)
+	assert.Equal(t, "user.interrupt", sent[1][0]["type"])
+}
+
+// TestRunWithoutInterrupt: the option leaves the turn alone; Run returns
+// as soon as ctx ends.
+func TestRunWithoutInterrupt(t *testing.T) {
+	t.Parallel()
+	c, f := newTurnFake(t, func(f *turnFake, in []map[string]any) []string {
+		return []string{f.ev("session.status_running", "")}
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	turn, err := c.Sessions.Run(ctx, "sess_1", "go", WithoutInterrupt(), OnEvent(func(Event) { cancel() }))
+	assert.ErrorIs(t, err, context.Canceled)
+	require.NotNil(t, turn)
+	assert.Len(t, f.inputs(), 1, "no user.interrupt")
 }
 
 func TestRunValidatesInputBeforeAnyRequest(t *testing.T) {

@@ -533,6 +533,9 @@ func TestRunToolTimeout(t *testing.T) {
 func TestRunToolTimeoutDefersToRunContext(t *testing.T) {
 	t.Parallel()
 	c, f := newTurnFake(t, func(f *turnFake, in []map[string]any) []string {
+		if in[0]["type"] == "user.interrupt" {
+			return []string{f.ev("session.status_idle", `"stop_reason":{"type":"cancelled"}`)}
+		}
 		return []string{
 			`{"id":"evt_use","type":"agent.custom_tool_use","name":"slow","input":{}}`,
 			f.ev("session.status_idle", `"stop_reason":{"type":"requires_action","event_ids":["evt_use"]}`),
@@ -548,5 +551,7 @@ func TestRunToolTimeoutDefersToRunContext(t *testing.T) {
 	require.NoError(t, err)
 	_, err = c.Sessions.Run(ctx, "sess_1", "go", WithTools(slow), WithToolTimeout(time.Hour))
 	assert.ErrorIs(t, err, context.Canceled)
-	assert.Len(t, f.inputs(), 1, "no answer is sent once Run's context ends")
+	sent := f.inputs()
+	require.Len(t, sent, 2, "no answer is sent once Run's context ends")
+	assert.Equal(t, "user.interrupt", sent[1][0]["type"], "Run interrupts the turn instead")
 }

@@ -1,11 +1,14 @@
 package examples
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +34,12 @@ var expected = map[string][]string{
 		"agent.message            I ran",
 		"span.model_request_end   credits 0.25",
 		"session.status_idle      end_turn",
+	},
+	"chat": {
+		"running against the in-process fake",
+		"Type a message and press Enter.",
+		"> You said: hello\n",
+		"> You said: how are you?\n> \n",
 	},
 	"conversation": {
 		"[turn 1] agent: Nice to meet you, Ada!",
@@ -109,6 +118,20 @@ var expected = map[string][]string{
 	},
 }
 
+// stdin is what an example reads, for those that read their input.
+var stdin = map[string]string{
+	"chat": "hello\nhow are you?\n",
+}
+
+// scripted lists the examples that need a scripted agent, and so ship a
+// script for cmd/qoder-fake (fake-agent.json in their directory). Without
+// it, those marked true say so and fail.
+var scripted = map[string]bool{
+	"custom-tools":      true,
+	"tool-confirmation": true,
+	"chat":              false, // the echo agent makes a dull but working chat
+}
+
 // TestExamples builds every example and runs it without a token, so against
 // the in-process fake, checking that it exits 0 and prints what it should.
 func TestExamples(t *testing.T) {
@@ -131,7 +154,7 @@ func TestExamples(t *testing.T) {
 	}
 	buildCtx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
-	build := exec.CommandContext(buildCtx, "go", append(args, "./...")...)
+	build := exec.CommandContext(buildCtx, "go", append(args, "./...", "../cmd/qoder-fake")...)
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, "go %s\n%s", strings.Join(build.Args[1:], " "), out)
 
@@ -143,22 +166,88 @@ func TestExamples(t *testing.T) {
 	for name, want := range expected {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, filepath.Join(bin, name))
-			cmd.Env = env
-			cmd.WaitDelay = 5 * time.Second
-			var stdout, stderr bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			err := cmd.Run()
-			require.NotErrorIs(t, ctx.Err(), context.DeadlineExceeded, "%s did not finish within 60 s\nstdout:\n%s\nstderr:\n%s", name, &stdout, &stderr)
-			require.NoError(t, err, "%s\nstdout:\n%s\nstderr:\n%s", name, &stdout, &stderr)
-			assert.Empty(t, stderr.String(), "%s wrote to stderr", name)
+			stdout, stderr, err := runExample(t, filepath.Join(bin, name), env, stdin[name])
+			require.NoError(t, err, "%s\nstdout:\n%s\nstderr:\n%s", name, stdout, stderr)
+			assert.Empty(t, stderr, "%s wrote to stderr", name)
 			for _, s := range want {
-				assert.Contains(t, stdout.String(), s, "%s: the output lacks %q", name, s)
+				assert.Contains(t, stdout, s, "%s: the output lacks %q", name, s)
 			}
 		})
 	}
+
+	// The examples that need a scripted agent, against cmd/qoder-fake with
+	// and without their script.
+	for name, needs := range scripted {
+		script := "examples/" + name + "/fake-agent.json"
+		t.Run("qoder-fake/"+name, func(t *testing.T) {
+			t.Parallel()
+			fakeEnv := startQoderFake(t, filepath.Join(bin, "qoder-fake"), env, "-script", script)
+			stdout, stderr, err := runExample(t, filepath.Join(bin, name), fakeEnv, stdin[name])
+			require.NoError(t, err, "%s\nstdout:\n%s\nstderr:\n%s", name, stdout, stderr)
+			for _, s := range expected[name] {
+				if !strings.Contains(s, "in-process fake") {
+					assert.Contains(t, stdout, s, "%s: the output lacks %q", name, s)
+				}
+			}
+		})
+		if !needs {
+			continue
+		}
+		t.Run("qoder-fake-without-script/"+name, func(t *testing.T) {
+			t.Parallel()
+			fakeEnv := startQoderFake(t, filepath.Join(bin, "qoder-fake"), env)
+			_, stderr, err := runExample(t, filepath.Join(bin, name), fakeEnv, stdin[name])
+			require.Error(t, err, "%s must fail without the agent it needs", name)
+			assert.Contains(t, stderr, "restart it with this example's script")
+			assert.Contains(t, stderr, "go run ./cmd/qoder-fake -script "+script)
+		})
+	}
+}
+
+// runExample runs the example program at path with env and input, and
+// returns what it printed and how it exited.
+func runExample(t *testing.T, path string, env []string, input string) (stdout, stderr string, err error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, path)
+	cmd.Env = env
+	cmd.Stdin = strings.NewReader(input)
+	cmd.WaitDelay = 5 * time.Second
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err = cmd.Run()
+	require.NotErrorIs(t, ctx.Err(), context.DeadlineExceeded, "%s did not finish within 60 s\nstdout:\n%s\nstderr:\n%s", path, &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+// startQoderFake starts the qoder-fake binary with env and args on a free
+// port until the test ends, and returns env with the settings of a
+// program that talks to the fake as to the real API (QODER_PAT and
+// QODER_BASE_URL).
+func startQoderFake(t *testing.T, path string, env []string, args ...string) []string {
+	t.Helper()
+	cmd := exec.Command(path, append([]string{"-addr", "127.0.0.1:0"}, args...)...)
+	cmd.Dir = ".." // script paths are given from the repository's root
+	cmd.Env = env
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+	})
+	vars := map[string]string{}
+	lines := bufio.NewScanner(out)
+	for vars["QODER_PAT"] == "" && lines.Scan() {
+		if k, v, ok := strings.Cut(lines.Text(), "="); ok {
+			vars[k] = v
+		}
+	}
+	require.NotEmpty(t, vars["QODER_PAT"], "qoder-fake did not print its settings")
+	go func() { _, _ = io.Copy(io.Discard, out) }()
+	return append(slices.Clip(env), "QODER_PAT="+vars["QODER_PAT"], "QODER_BASE_URL="+vars["QODER_BASE_URL"])
 }
 
 // withoutToken returns env without the variables that would point the

@@ -6,8 +6,44 @@
 //	curl -H "Authorization: Bearer pt-qodertest" http://127.0.0.1:8080/api/v1/cloud/agents
 //
 // It prints the base URL and the token, serves until SIGINT or SIGTERM,
-// then shuts down. State lives in memory and is lost on exit. Every
-// user.message gets the default echo agent's turn.
+// then shuts down. State lives in memory and is lost on exit.
+//
+// By default every user.message gets the echo agent's turn (it replies
+// "You said: <text>"). With -script FILE the agent follows a JSON script
+// instead, one list of steps per kind of message:
+//
+//	go run ./cmd/qoder-fake -script examples/custom-tools/fake-agent.json
+//
+//	{
+//	  "turns": [
+//	    {"match": "weather", "steps": [
+//	      {"think": true},
+//	      {"custom_tool": {"name": "get_weather", "input": {"city": "Paris"}}},
+//	      {"say": "It is {{result}} in Paris."}
+//	    ]},
+//	    {"steps": [{"deltas": ["Hello", ", world"], "interval": "200ms"}]}
+//	  ]
+//	}
+//
+// A message runs the steps of the first turn whose "match" occurs in its
+// text, ignoring case; a turn without "match" takes any message, and a
+// message no turn takes gets the echo agent. Each step does one thing:
+//
+//	{"think": true}                                     agent.thinking
+//	{"say": "text"}                                     agent.message
+//	{"deltas": ["a", "b"], "interval": "100ms"}         agent.message in parts (event_delta frames)
+//	{"tool": {"name": "Bash", "input": {...}, "output": "..."}}
+//	                                                    a built-in tool use and its result
+//	{"custom_tool": {"name": "...", "input": {...}}}    a custom tool use; waits for the client's result
+//	{"confirm": {"name": "Bash", "input": {...}, "output": "..."}}
+//	                                                    a tool use that waits for the client's confirmation
+//	{"error": {"type": "...", "message": "...", "retry_status": "terminal"}}
+//	                                                    session.error (retry_status optional)
+//	{"wait": "2s"}                                      a pause (an interrupt ends it)
+//	{"terminate": true}                                 ends the session for good
+//
+// In texts, {{text}} stands for the user's message and {{result}} for the
+// last custom tool result or, after a confirmation, its deny message.
 package main
 
 import (
@@ -45,6 +81,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	token := fs.String("token", qodertest.DefaultToken, "bearer `token` the server accepts")
 	heartbeat := fs.Duration("heartbeat", 15*time.Second, "`interval` between stream heartbeats (0 turns them off)")
 	latency := fs.Duration("latency", 0, "`delay` added to every response")
+	scriptFile := fs.String("script", "", "JSON `file` scripting what the agent does on each message (default: the echo agent)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -53,6 +90,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if *token == "" {
 		return errors.New("-token must not be empty")
+	}
+	agent, about := qodertest.EchoAgent, "the echo agent (-script scripts another)"
+	if *scriptFile != "" {
+		s, err := loadScript(*scriptFile)
+		if err != nil {
+			return err
+		}
+		agent, about = s.agent, fmt.Sprintf("script %s (%s)", *scriptFile, s.describe())
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -63,9 +108,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		qodertest.WithToken(*token),
 		qodertest.WithHeartbeatInterval(*heartbeat),
 		qodertest.WithLatency(*latency),
+		qodertest.WithAgent(agent),
 	)
 	defer srv.Close()
 	fmt.Fprintf(stdout, "qoder-fake: serving the Qoder Cloud Agents API fake on %s (Ctrl-C stops it)\n", ln.Addr())
+	fmt.Fprintf(stdout, "qoder-fake: agent: %s\n", about)
 	fmt.Fprintf(stdout, "QODER_BASE_URL=%s\n", srv.URL)
 	fmt.Fprintf(stdout, "QODER_PAT=%s\n", srv.Token)
 	<-ctx.Done()

@@ -13,6 +13,10 @@
 //	QODER_PAT=pt-... go run ./examples/custom-tools
 //
 // Without a token it runs against qodertest, the SDK's in-process fake.
+// Against cmd/qoder-fake, start the fake with this example's script, or
+// its echo agent never calls the tool:
+//
+//	go run ./cmd/qoder-fake -script examples/custom-tools/fake-agent.json
 package main
 
 import (
@@ -88,6 +92,15 @@ func run(ctx context.Context) error {
 		}))
 	if err != nil {
 		return err
+	}
+	called := false
+	for _, ev := range turn.Events {
+		if use, ok := ev.(*qoder.AgentCustomToolUseEvent); ok && use.Name == "get_weather" {
+			called = true
+		}
+	}
+	if !called {
+		return setup.AgentDidNot("call get_weather", "examples/custom-tools/fake-agent.json")
 	}
 	fmt.Printf("\nanswer: %s\n(%s, %.2f credits)\n", turn.Text(), turn.StopReason.Type, turn.Credits)
 	return nil

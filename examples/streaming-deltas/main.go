@@ -1,7 +1,8 @@
 // Streaming-deltas prints the agent's reply as it is written. The stream is
 // opened with StreamParams.EventDeltas, so each agent.message is previewed
 // by event_start and event_delta frames before the final, authoritative
-// event; a qoder.MessageAccumulator turns those frames into growing text.
+// event; qoder.MessageAccumulator.Delta turns each frame into the text it
+// adds, and says when the message is complete.
 //
 // Against the real API (the token comes from QODER_PAT, the region from
 // QODER_BASE_URL):
@@ -15,7 +16,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/qoder-go/qoder"
@@ -49,35 +49,27 @@ func run(ctx context.Context) error {
 	}
 
 	var acc qoder.MessageAccumulator
-	shown := map[string]string{} // the text of each message printed so far
+	started := map[string]bool{} // messages whose "agent: " is printed
 	deltas := map[string]int{}   // delta frames received per message
 	for ev := range stream.Events() {
-		switch ev := ev.(type) {
-		case *qoder.EventStart, *qoder.EventDelta, *qoder.AgentMessageEvent:
-			if d, ok := ev.(*qoder.EventDelta); ok {
-				deltas[d.TargetID]++
-			}
-			id, text, changed := acc.Add(ev)
-			if changed {
-				if _, started := shown[id]; !started {
-					fmt.Print("agent: ")
-				}
-				// Print what is new. The final event is authoritative: should
-				// it differ from the previewed text, print it whole.
-				if prev := shown[id]; strings.HasPrefix(text, prev) {
-					fmt.Print(text[len(prev):])
-				} else {
-					fmt.Print("\nagent (final): ", text)
-				}
-				shown[id] = text
-			}
-			if _, final := ev.(*qoder.AgentMessageEvent); final {
-				fmt.Printf("\n(message %s complete after %d delta frames)\n", id, deltas[id])
-			}
-		case *qoder.SessionStatusIdleEvent:
-			fmt.Println("idle:", ev.StopReason.Type)
-			if ev.StopReason.Type != qoder.StopReasonEndTurn {
-				return fmt.Errorf("the turn stopped with %s", ev.StopReason.Type)
+		if d, ok := ev.(*qoder.EventDelta); ok {
+			deltas[d.TargetID]++
+		}
+		// Delta gives just the text that is new, and done once the final,
+		// authoritative event of the message arrived.
+		id, text, done := acc.Delta(ev)
+		if (text != "" || done) && !started[id] {
+			fmt.Print("agent: ")
+			started[id] = true
+		}
+		fmt.Print(text)
+		if done {
+			fmt.Printf("\n(message %s complete after %d delta frames)\n", id, deltas[id])
+		}
+		if idle, ok := ev.(*qoder.SessionStatusIdleEvent); ok {
+			fmt.Println("idle:", idle.StopReason.Type)
+			if idle.StopReason.Type != qoder.StopReasonEndTurn {
+				return fmt.Errorf("the turn stopped with %s", idle.StopReason.Type)
 			}
 			return nil
 		}

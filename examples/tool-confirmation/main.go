@@ -10,6 +10,10 @@
 //	QODER_PAT=pt-... go run ./examples/tool-confirmation
 //
 // Without a token it runs against qodertest, the SDK's in-process fake.
+// Against cmd/qoder-fake, start the fake with this example's script, or
+// its echo agent asks to run only one command:
+//
+//	go run ./cmd/qoder-fake -script examples/tool-confirmation/fake-agent.json
 package main
 
 import (
@@ -84,6 +88,16 @@ func run(ctx context.Context) error {
 		}))
 	if err != nil {
 		return err
+	}
+	answers := map[qoder.ToolConfirmationResult]int{}
+	for _, ev := range turn.Events {
+		if c, ok := ev.(*qoder.UserToolConfirmationEvent); ok {
+			answers[c.Result]++
+		}
+	}
+	if answers[qoder.ToolConfirmationAllow] == 0 || answers[qoder.ToolConfirmationDeny] == 0 {
+		return setup.AgentDidNot("ask to run both a command that this program allows and one that it denies",
+			"examples/tool-confirmation/fake-agent.json")
 	}
 	fmt.Printf("\nturn ended: %s, %.2f credits\n", turn.StopReason.Type, turn.Credits)
 	return nil

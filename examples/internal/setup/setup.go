@@ -16,13 +16,19 @@ import (
 	"github.com/qoder-go/qoder/qodertest"
 )
 
-// Main runs run with a context that Ctrl-C or SIGTERM cancels. When run
-// fails it prints the error, with the API's status, type and request id
-// for an *qoder.APIError, and exits with status 1.
+// Main runs run with a context that Ctrl-C or SIGTERM cancels, then
+// passes its error to Exit.
 func Main(run func(ctx context.Context) error) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx)
 	stop()
+	Exit(err)
+}
+
+// Exit returns when err is nil. Otherwise it prints the error, with the
+// API's status, type and request id for an *qoder.APIError, and exits
+// with status 1.
+func Exit(err error) {
 	if err != nil {
 		var apiErr *qoder.APIError
 		if errors.As(err, &apiErr) {
@@ -45,6 +51,17 @@ func Client(script func(*qodertest.Turn)) (client *qoder.Client, release func(),
 	srv := qodertest.Start(qodertest.WithAgent(script))
 	fmt.Println("QODER_PAT is not set: running against the in-process fake API.")
 	return srv.Client(), srv.Close, nil
+}
+
+// AgentDidNot is the error of an example whose agent did not do what the
+// example shows (what, such as "call get_weather"). A real model may
+// choose so; cmd/qoder-fake does so unless it runs the example's script,
+// since its default agent only echoes. The error says how to start the
+// fake with script, a path from the repository's root.
+func AgentDidNot(what, script string) error {
+	return fmt.Errorf("the agent did not %s, so this example has nothing to show.\n"+
+		"Against cmd/qoder-fake this means the fake runs its default echo agent; restart it with this example's script:\n"+
+		"\tgo run ./cmd/qoder-fake -script %s", what, script)
 }
 
 // Session creates the agent described by params and starts a session of

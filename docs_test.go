@@ -1,0 +1,113 @@
+package qoder_test
+
+import (
+	"context"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// readme returns README.md.
+func readme(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	return string(data)
+}
+
+// goDoc runs go doc with args and returns its output.
+func goDoc(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "go", append([]string{"doc"}, args...)...).CombinedOutput()
+	require.NoError(t, err, "go doc %s\n%s", strings.Join(args, " "), out)
+	return string(out)
+}
+
+// TestREADMEGoDoc checks what the README says go doc shows: every go doc
+// command it gives works, the one it says prints every method does, and
+// plain go doc, which it says shows none, shows none.
+func TestREADMEGoDoc(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go doc")
+	}
+	t.Parallel()
+	text := readme(t)
+	for _, m := range regexp.MustCompile("`go doc ([^`]+)`").FindAllStringSubmatch(text, -1) {
+		goDoc(t, strings.Fields(m[1])...)
+	}
+
+	const allClaim = "`go doc -all github.com/qoder-go/qoder` prints every method"
+	require.True(t, strings.Contains(text, allClaim), "the README says %s", allClaim)
+	all := goDoc(t, "-all", "github.com/qoder-go/qoder")
+	for _, method := range []string{
+		"func (s *SessionsService) Run(",
+		"func (s *AgentsService) Create(",
+		"func (s *EventsService) Stream(",
+		"func (s *SessionThreadsService) Stream(",
+	} {
+		assert.Contains(t, all, method)
+	}
+	assert.Contains(t, all, "API: POST /sessions/{session_id}/events", "with its endpoint")
+
+	const plainClaim = "Plain `go doc github.com/qoder-go/qoder` shows the package's overview, types and functions, but no methods."
+	require.True(t, strings.Contains(strings.Join(strings.Fields(text), " "), plainClaim), "the README says %s", plainClaim)
+	assert.NotContains(t, goDoc(t, "github.com/qoder-go/qoder"), "func (")
+}
+
+// TestREADMETestingSnippet checks that the README's qodertest snippet is a
+// whole test file that says where require and assert come from.
+func TestREADMETestingSnippet(t *testing.T) {
+	t.Parallel()
+	text := readme(t)
+	_, section, ok := strings.Cut(text, "## Testing your code with qodertest")
+	require.True(t, ok)
+	_, snippet, ok := strings.Cut(section, "```go\n")
+	require.True(t, ok)
+	snippet, _, ok = strings.Cut(snippet, "```")
+	require.True(t, ok)
+
+	f, err := parser.ParseFile(token.NewFileSet(), "snippet_test.go", snippet, parser.ImportsOnly)
+	require.NoError(t, err, "the snippet is a whole Go file:\n%s", snippet)
+	var imports []string
+	for _, spec := range f.Imports {
+		path, err := strconv.Unquote(spec.Path.Value)
+		require.NoError(t, err)
+		imports = append(imports, path)
+	}
+	assert.Subset(t, imports, []string{
+		"github.com/stretchr/testify/assert",
+		"github.com/stretchr/testify/require",
+		"github.com/qoder-go/qoder/qodertest",
+	})
+	assert.Contains(t, section[:strings.Index(section, "```go")], "testify")
+}
+
+// TestRunDocSaysWhatCancelDoes checks that SessionsService.Run's doc says
+// what happens when its context ends mid-turn, and how to turn it off.
+func TestRunDocSaysWhatCancelDoes(t *testing.T) {
+	t.Parallel()
+	f, err := parser.ParseFile(token.NewFileSet(), "sessions_run.go", nil, parser.ParseComments)
+	require.NoError(t, err)
+	var doc string
+	for _, decl := range f.Decls {
+		if fn, ok := decl.(*ast.FuncDecl); ok && fn.Name.Name == "Run" && fn.Recv != nil {
+			doc = fn.Doc.Text()
+		}
+	}
+	require.NotEmpty(t, doc, "SessionsService.Run has a doc comment")
+	for _, want := range []string{"When ctx ends while the turn is in flight", "user.interrupt", "settles", "ctx.Err()", "[WithoutInterrupt]", "[WithInterruptTimeout]"} {
+		assert.Contains(t, strings.Join(strings.Fields(doc), " "), want)
+	}
+}
