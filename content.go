@@ -85,12 +85,11 @@ func (s ContentSource) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON decodes a source object, or a bare string into URL.
 func (s *ContentSource) UnmarshalJSON(data []byte) error {
-	if len(data) > 0 && data[0] == '"' {
-		return json.Unmarshal(data, &s.URL)
-	}
-	type plain ContentSource
-	return json.Unmarshal(data, (*plain)(s))
+	type fields ContentSource
+	return unmarshalStringOr(data, s, (*fields)(s))
 }
+
+func (s *ContentSource) fromString(url string) { s.URL = url }
 
 func (s ContentSource) isBare() bool {
 	return s.Type == "" && s.URL != "" && s.Data == "" && s.MediaType == "" && s.FileID == ""
@@ -187,13 +186,7 @@ func (c ContentBlocks) Text() string { return blocksText(c) }
 
 // UnmarshalJSON accepts an array of blocks or a bare string.
 func (c *ContentBlocks) UnmarshalJSON(data []byte) error {
-	if len(data) > 0 && data[0] == '"' {
-		var s string
-		if err := json.Unmarshal(data, &s); err != nil {
-			return err
-		}
-		*c = ContentBlocks{TextBlock(s)}
-		return nil
-	}
-	return json.Unmarshal(data, (*[]ContentBlock)(c))
+	return unmarshalStringOr(data, c, (*[]ContentBlock)(c))
 }
+
+func (c *ContentBlocks) fromString(s string) { *c = ContentBlocks{TextBlock(s)} }

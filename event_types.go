@@ -3,7 +3,6 @@ package qoder
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
 )
 
 // Wire types of session events, as sent in the JSON "type" field and the SSE
@@ -55,71 +54,6 @@ const (
 	EventTypeEventStart = "event_start"
 	EventTypeEventDelta = "event_delta"
 )
-
-// eventKind is how decodeEvent makes the struct of one wire type.
-type eventKind struct {
-	typ string
-	new func() decodable
-}
-
-func kindOf[T any, P interface {
-	*T
-	decodable
-}](typ string) eventKind {
-	return eventKind{typ: typ, new: func() decodable { return P(new(T)) }}
-}
-
-// eventKinds maps every known wire type to its struct.
-var eventKinds = func() map[string]eventKind {
-	kinds := []eventKind{
-		kindOf[UserMessageEvent](EventTypeUserMessage),
-		kindOf[UserInterruptEvent](EventTypeUserInterrupt),
-		kindOf[UserToolConfirmationEvent](EventTypeUserToolConfirmation),
-		kindOf[UserCustomToolResultEvent](EventTypeUserCustomToolResult),
-		kindOf[UserToolResultEvent](EventTypeUserToolResult),
-		kindOf[UserDefineOutcomeEvent](EventTypeUserDefineOutcome),
-		kindOf[SystemMessageEvent](EventTypeSystemMessage),
-
-		kindOf[AgentMessageEvent](EventTypeAgentMessage),
-		kindOf[AgentThinkingEvent](EventTypeAgentThinking),
-		kindOf[AgentToolUseEvent](EventTypeAgentToolUse),
-		kindOf[AgentToolResultEvent](EventTypeAgentToolResult),
-		kindOf[AgentCustomToolUseEvent](EventTypeAgentCustomToolUse),
-		kindOf[AgentMCPToolUseEvent](EventTypeAgentMCPToolUse),
-		kindOf[AgentMCPToolResultEvent](EventTypeAgentMCPToolResult),
-		kindOf[AgentArtifactDeliveredEvent](EventTypeAgentArtifactDelivered),
-		kindOf[AgentThreadMessageSentEvent](EventTypeAgentThreadMessageSent),
-		kindOf[AgentThreadMessageReceivedEvent](EventTypeAgentThreadMessageReceived),
-		kindOf[AgentThreadContextCompactedEvent](EventTypeAgentThreadContextCompacted),
-
-		kindOf[SessionStatusRunningEvent](EventTypeSessionStatusRunning),
-		kindOf[SessionStatusIdleEvent](EventTypeSessionStatusIdle),
-		kindOf[SessionStatusRescheduledEvent](EventTypeSessionStatusRescheduled),
-		kindOf[SessionStatusTerminatedEvent](EventTypeSessionStatusTerminated),
-		kindOf[SessionErrorEvent](EventTypeSessionError),
-		kindOf[SessionUpdatedEvent](EventTypeSessionUpdated),
-		kindOf[SessionDeletedEvent](EventTypeSessionDeleted),
-		kindOf[SessionThreadCreatedEvent](EventTypeSessionThreadCreated),
-		kindOf[SessionThreadStatusRunningEvent](EventTypeSessionThreadStatusRunning),
-		kindOf[SessionThreadStatusIdleEvent](EventTypeSessionThreadStatusIdle),
-		kindOf[SessionThreadStatusRescheduledEvent](EventTypeSessionThreadStatusRescheduled),
-		kindOf[SessionThreadStatusTerminatedEvent](EventTypeSessionThreadStatusTerminated),
-
-		kindOf[SpanModelRequestStartEvent](EventTypeSpanModelRequestStart),
-		kindOf[SpanModelRequestEndEvent](EventTypeSpanModelRequestEnd),
-		kindOf[SpanOutcomeEvaluationStartEvent](EventTypeSpanOutcomeEvaluationStart),
-		kindOf[SpanOutcomeEvaluationOngoingEvent](EventTypeSpanOutcomeEvaluationOngoing),
-		kindOf[SpanOutcomeEvaluationEndEvent](EventTypeSpanOutcomeEvaluationEnd),
-
-		kindOf[EventStart](EventTypeEventStart),
-		kindOf[EventDelta](EventTypeEventDelta),
-	}
-	m := make(map[string]eventKind, len(kinds))
-	for _, k := range kinds {
-		m[k.typ] = k
-	}
-	return m
-}()
 
 // isTerminalEvent reports whether ev ends the session for good: after it a
 // stream stops reconnecting.
@@ -176,87 +110,11 @@ type StopReason struct {
 
 // UnmarshalJSON accepts the object form and a bare string ("end_turn").
 func (r *StopReason) UnmarshalJSON(data []byte) error {
-	if len(data) > 0 && data[0] == '"' {
-		return json.Unmarshal(data, &r.Type)
-	}
-	type plain StopReason
-	return json.Unmarshal(data, (*plain)(r))
+	type fields StopReason
+	return unmarshalStringOr(data, r, (*fields)(r))
 }
 
-var knownStopReasons = []StopReasonType{
-	StopReasonEndTurn, StopReasonRequiresAction, StopReasonCancelled,
-	StopReasonRetriesExhausted, StopReasonBudgetReached,
-}
-
-func fastStopReason(r *StopReason, val []byte) bool {
-	switch val[0] {
-	case 'n':
-		return true
-	case '"':
-		return fastEnum(&r.Type, val, knownStopReasons...)
-	case '{':
-	default:
-		return false
-	}
-	if r.Type != "" || r.EventIDs != nil { // a duplicate key: encoding/json merges
-		return false
-	}
-	it := objectIter{data: val}
-	it.start()
-	for {
-		key, v, ok := it.next()
-		if !ok {
-			return it.ok
-		}
-		switch string(key) {
-		case "type":
-			if !fastEnum(&r.Type, v, knownStopReasons...) {
-				return false
-			}
-		case "event_ids":
-			if !fastStrings(&r.EventIDs, v) {
-				return false
-			}
-		default:
-			if !skippableKey(key) {
-				return false
-			}
-		}
-	}
-}
-
-// fastStrings decodes an array of strings.
-func fastStrings(dst *[]string, val []byte) bool {
-	if *dst != nil {
-		return false
-	}
-	switch val[0] {
-	case 'n':
-		return true
-	case '[':
-	default:
-		return false
-	}
-	it := arrayIter{data: val}
-	it.start()
-	out := []string{}
-	for {
-		v, ok := it.next()
-		if !ok {
-			break
-		}
-		if v[0] != '"' {
-			return false
-		}
-		s, ok := unquote(v)
-		if !ok {
-			return false
-		}
-		out = append(out, s)
-	}
-	*dst = out
-	return true
-}
+func (r *StopReason) fromString(s string) { r.Type = StopReasonType(s) }
 
 // EvaluatedPermission is the permission the platform evaluated for a tool call.
 type EvaluatedPermission string
@@ -357,12 +215,11 @@ func (e *SessionError) Error() string {
 // UnmarshalJSON accepts the object form and, from older payloads, a bare
 // message string.
 func (e *SessionError) UnmarshalJSON(data []byte) error {
-	if len(data) > 0 && data[0] == '"' {
-		return json.Unmarshal(data, &e.Message)
-	}
-	type plain SessionError
-	return json.Unmarshal(data, (*plain)(e))
+	type fields SessionError
+	return unmarshalStringOr(data, e, (*fields)(e))
 }
+
+func (e *SessionError) fromString(s string) { e.Message = s }
 
 // ModelUsage is what one model request cost (span.model_request_end), or an
 // outcome evaluation (span.outcome_evaluation_end).
@@ -391,13 +248,6 @@ type UserMessageEvent struct {
 // Text returns the concatenated text blocks of the message.
 func (e *UserMessageEvent) Text() string { return blocksText(e.Content) }
 
-func (e *UserMessageEvent) decodeField(key, val []byte) bool {
-	if string(key) == "content" {
-		return fastContent(&e.Content, val)
-	}
-	return e.EventMeta.decodeField(key, val)
-}
-
 // UserInterruptEvent is a user.interrupt: the current turn was interrupted,
 // for the whole session or, with SessionThreadID, one thread.
 type UserInterruptEvent struct {
@@ -414,18 +264,6 @@ type UserToolConfirmationEvent struct {
 	DenyMessage string                 `json:"deny_message,omitempty"`
 }
 
-func (e *UserToolConfirmationEvent) decodeField(key, val []byte) bool {
-	switch string(key) {
-	case "tool_use_id":
-		return fastString(&e.ToolUseID, val)
-	case "result":
-		return fastEnum(&e.Result, val, ToolConfirmationAllow, ToolConfirmationDeny)
-	case "deny_message":
-		return fastString(&e.DenyMessage, val)
-	}
-	return e.EventMeta.decodeField(key, val)
-}
-
 // UserCustomToolResultEvent is a user.custom_tool_result: the client's answer
 // to an agent.custom_tool_use.
 type UserCustomToolResultEvent struct {
@@ -439,18 +277,6 @@ type UserCustomToolResultEvent struct {
 // Text returns the concatenated text blocks of the result.
 func (e *UserCustomToolResultEvent) Text() string { return blocksText(e.Content) }
 
-func (e *UserCustomToolResultEvent) decodeField(key, val []byte) bool {
-	switch string(key) {
-	case "custom_tool_use_id":
-		return fastString(&e.CustomToolUseID, val)
-	case "content":
-		return fastContent(&e.Content, val)
-	case "is_error":
-		return fastBool(&e.IsError, val)
-	}
-	return e.EventMeta.decodeField(key, val)
-}
-
 // UserToolResultEvent is a user.tool_result: the result of a built-in tool
 // run by a self-hosted worker.
 type UserToolResultEvent struct {
@@ -463,18 +289,6 @@ type UserToolResultEvent struct {
 // Text returns the concatenated text blocks of the result.
 func (e *UserToolResultEvent) Text() string { return blocksText(e.Content) }
 
-func (e *UserToolResultEvent) decodeField(key, val []byte) bool {
-	switch string(key) {
-	case "tool_use_id":
-		return fastString(&e.ToolUseID, val)
-	case "content":
-		return fastContent(&e.Content, val)
-	case "is_error":
-		return fastBool(&e.IsError, val)
-	}
-	return e.EventMeta.decodeField(key, val)
-}
-
 // UserDefineOutcomeEvent is a user.define_outcome: an outcome the platform
 // evaluates with span.outcome_evaluation_* events.
 type UserDefineOutcomeEvent struct {
@@ -486,20 +300,6 @@ type UserDefineOutcomeEvent struct {
 	MaxIterations *int   `json:"max_iterations,omitempty"`
 }
 
-func (e *UserDefineOutcomeEvent) decodeField(key, val []byte) bool {
-	switch string(key) {
-	case "outcome_id":
-		return fastString(&e.OutcomeID, val)
-	case "description":
-		return fastString(&e.Description, val)
-	case "rubric":
-		return fastJSON(&e.Rubric, val)
-	case "max_iterations":
-		return fastJSON(&e.MaxIterations, val)
-	}
-	return e.EventMeta.decodeField(key, val)
-}
-
 // SystemMessageEvent is a system.message: system-prompt-level guidance sent
 // by the client.
 type SystemMessageEvent struct {
@@ -509,13 +309,6 @@ type SystemMessageEvent struct {
 
 // Text returns the concatenated text blocks of the message.
 func (e *SystemMessageEvent) Text() string { return blocksText(e.Content) }
-
-func (e *SystemMessageEvent) decodeField(key, val []byte) bool {
-	if string(key) == "content" {
-		return fastContent(&e.Content, val)
-	}
-	return e.EventMeta.decodeField(key, val)
-}
 
 // ---------------------------------------------------------------------------
 // Agent events
@@ -530,13 +323,6 @@ type AgentMessageEvent struct {
 
 // Text returns the concatenated text blocks of the message.
 func (e *AgentMessageEvent) Text() string { return blocksText(e.Content) }
-
-func (e *AgentMessageEvent) decodeField(key, val []byte) bool {
-	if string(key) == "content" {
-		return fastContent(&e.Content, val)
-	}
-	return e.EventMeta.decodeField(key, val)
-}
 
 // AgentThinkingEvent is an agent.thinking: the agent is reasoning. The current
 // API sends a marker only and never exposes the reasoning; Content and
@@ -556,16 +342,6 @@ func (e *AgentThinkingEvent) Text() string {
 		return blocksText(e.Content)
 	}
 	return e.Thinking + blocksText(e.Content)
-}
-
-func (e *AgentThinkingEvent) decodeField(key, val []byte) bool {
-	switch string(key) {
-	case "content":
-		return fastContent(&e.Content, val)
-	case "thinking":
-		return fastString(&e.Thinking, val)
-	}
-	return e.EventMeta.decodeField(key, val)
 }
 
 // AgentToolUseEvent is an agent.tool_use: the agent calls a built-in tool
@@ -588,44 +364,42 @@ type AgentToolUseEvent struct {
 // DecodeInput unmarshals the tool input into v.
 func (e *AgentToolUseEvent) DecodeInput(v any) error { return decodeToolInput(e.Name, e.Input, v) }
 
-func (e *AgentToolUseEvent) decodeField(key, val []byte) bool {
-	switch string(key) {
-	case "name":
-		return fastString(&e.Name, val)
-	case "input":
-		return fastRaw(&e.Input, val)
-	case "evaluated_permission":
-		return fastEnum(&e.EvaluatedPermission, val,
-			EvaluatedPermissionAllow, EvaluatedPermissionAsk, EvaluatedPermissionDeny)
-	case "tool_use_id":
-		return fastString(&e.ToolUseID, val)
-	case "tool_name", "tool_input", "requires_confirmation":
-		return false // legacy: see UnmarshalJSON
-	}
-	return e.EventMeta.decodeField(key, val)
-}
-
 // UnmarshalJSON also accepts the legacy field names tool_name and tool_input.
 func (e *AgentToolUseEvent) UnmarshalJSON(data []byte) error {
-	type plain AgentToolUseEvent
+	type fields AgentToolUseEvent
+	var legacy agentToolUseLegacy
 	aux := struct {
-		*plain
-		ToolName  *string         `json:"tool_name"`
-		ToolInput json.RawMessage `json:"tool_input"`
-	}{plain: (*plain)(e)}
+		*fields
+		*agentToolUseLegacy
+	}{(*fields)(e), &legacy}
 	if err := json.Unmarshal(data, &aux); err != nil {
 		return err
 	}
-	if e.Name == "" && aux.ToolName != nil {
-		e.Name = *aux.ToolName
+	if e.Name == "" && legacy.ToolName != nil {
+		e.Name = *legacy.ToolName
 	}
-	if len(e.Input) == 0 && len(aux.ToolInput) > 0 {
-		e.Input = aux.ToolInput
+	if len(e.Input) == 0 && len(legacy.ToolInput) > 0 {
+		e.Input = legacy.ToolInput
 	}
+	e.normalize()
+	return nil
+}
+
+// agentToolUseLegacy holds the members older payloads used for the name and
+// input of an agent.tool_use.
+type agentToolUseLegacy struct {
+	ToolName  *string         `json:"tool_name"`
+	ToolInput json.RawMessage `json:"tool_input"`
+}
+
+func (e *AgentToolUseEvent) legacyFields() any { return agentToolUseLegacy{} }
+
+// normalize turns the requires_confirmation of older payloads into
+// EvaluatedPermission "ask".
+func (e *AgentToolUseEvent) normalize() {
 	if e.RequiresConfirmation && e.EvaluatedPermission == "" {
 		e.EvaluatedPermission = EvaluatedPermissionAsk
 	}
-	return nil
 }
 
 // AgentToolResultEvent is an agent.tool_result: the result of a built-in
@@ -641,35 +415,22 @@ type AgentToolResultEvent struct {
 // Text returns the concatenated text blocks of the result.
 func (e *AgentToolResultEvent) Text() string { return blocksText(e.Content) }
 
-func (e *AgentToolResultEvent) decodeField(key, val []byte) bool {
-	switch string(key) {
-	case "tool_use_id":
-		return fastString(&e.ToolUseID, val)
-	case "content":
-		return fastContent(&e.Content, val)
-	case "is_error":
-		return fastBool(&e.IsError, val)
-	case "output":
-		return false // legacy: see UnmarshalJSON
-	}
-	return e.EventMeta.decodeField(key, val)
-}
-
 // UnmarshalJSON also accepts legacy string content and the legacy output
 // field, which becomes a text block when there is no content.
 func (e *AgentToolResultEvent) UnmarshalJSON(data []byte) error {
-	type plain AgentToolResultEvent
+	type fields AgentToolResultEvent
+	var legacy agentToolResultLegacy
 	aux := struct {
-		*plain
-		Output json.RawMessage `json:"output"`
-	}{plain: (*plain)(e)}
+		*fields
+		*agentToolResultLegacy
+	}{(*fields)(e), &legacy}
 	if err := json.Unmarshal(data, &aux); err != nil {
 		return err
 	}
-	if len(e.Content) == 0 && len(aux.Output) > 0 && string(aux.Output) != "null" {
-		text := string(aux.Output)
-		if aux.Output[0] == '"' {
-			if err := json.Unmarshal(aux.Output, &text); err != nil {
+	if len(e.Content) == 0 && len(legacy.Output) > 0 && string(legacy.Output) != "null" {
+		text := string(legacy.Output)
+		if legacy.Output[0] == '"' {
+			if err := json.Unmarshal(legacy.Output, &text); err != nil {
 				return err
 			}
 		}
@@ -677,6 +438,14 @@ func (e *AgentToolResultEvent) UnmarshalJSON(data []byte) error {
 	}
 	return nil
 }
+
+// agentToolResultLegacy holds the output member of older agent.tool_result
+// payloads.
+type agentToolResultLegacy struct {
+	Output json.RawMessage `json:"output"`
+}
+
+func (e *AgentToolResultEvent) legacyFields() any { return agentToolResultLegacy{} }
 
 // AgentCustomToolUseEvent is an agent.custom_tool_use: the agent calls a
 // custom tool the client implements. Answer with a user.custom_tool_result
@@ -691,16 +460,6 @@ type AgentCustomToolUseEvent struct {
 // DecodeInput unmarshals the tool input into v.
 func (e *AgentCustomToolUseEvent) DecodeInput(v any) error {
 	return decodeToolInput(e.Name, e.Input, v)
-}
-
-func (e *AgentCustomToolUseEvent) decodeField(key, val []byte) bool {
-	switch string(key) {
-	case "name":
-		return fastString(&e.Name, val)
-	case "input":
-		return fastRaw(&e.Input, val)
-	}
-	return e.EventMeta.decodeField(key, val)
 }
 
 // AgentMCPToolUseEvent is an agent.mcp_tool_use: the agent calls a tool of an
@@ -718,21 +477,6 @@ type AgentMCPToolUseEvent struct {
 // DecodeInput unmarshals the tool input into v.
 func (e *AgentMCPToolUseEvent) DecodeInput(v any) error { return decodeToolInput(e.Name, e.Input, v) }
 
-func (e *AgentMCPToolUseEvent) decodeField(key, val []byte) bool {
-	switch string(key) {
-	case "name":
-		return fastString(&e.Name, val)
-	case "input":
-		return fastRaw(&e.Input, val)
-	case "mcp_server_name":
-		return fastString(&e.MCPServerName, val)
-	case "evaluated_permission":
-		return fastEnum(&e.EvaluatedPermission, val,
-			EvaluatedPermissionAllow, EvaluatedPermissionAsk, EvaluatedPermissionDeny)
-	}
-	return e.EventMeta.decodeField(key, val)
-}
-
 // AgentMCPToolResultEvent is an agent.mcp_tool_result: the result of an MCP
 // tool call.
 type AgentMCPToolResultEvent struct {
@@ -746,18 +490,6 @@ type AgentMCPToolResultEvent struct {
 // Text returns the concatenated text blocks of the result.
 func (e *AgentMCPToolResultEvent) Text() string { return blocksText(e.Content) }
 
-func (e *AgentMCPToolResultEvent) decodeField(key, val []byte) bool {
-	switch string(key) {
-	case "mcp_tool_use_id":
-		return fastString(&e.MCPToolUseID, val)
-	case "content":
-		return fastContent(&e.Content, val)
-	case "is_error":
-		return fastBool(&e.IsError, val)
-	}
-	return e.EventMeta.decodeField(key, val)
-}
-
 // AgentArtifactDeliveredEvent is an agent.artifact_delivered: the agent
 // delivered a file. The file is downloadable and scoped to the session.
 type AgentArtifactDeliveredEvent struct {
@@ -767,20 +499,6 @@ type AgentArtifactDeliveredEvent struct {
 	ContentType      string `json:"content_type"`
 	// Size is the file size in bytes.
 	Size int64 `json:"size"`
-}
-
-func (e *AgentArtifactDeliveredEvent) decodeField(key, val []byte) bool {
-	switch string(key) {
-	case "file_id":
-		return fastString(&e.FileID, val)
-	case "original_filename":
-		return fastString(&e.OriginalFilename, val)
-	case "content_type":
-		return fastString(&e.ContentType, val)
-	case "size":
-		return fastInt64(&e.Size, val)
-	}
-	return e.EventMeta.decodeField(key, val)
 }
 
 // AgentThreadMessageSentEvent is an agent.thread_message_sent: in a
@@ -795,18 +513,6 @@ type AgentThreadMessageSentEvent struct {
 // Text returns the concatenated text blocks of the message.
 func (e *AgentThreadMessageSentEvent) Text() string { return blocksText(e.Content) }
 
-func (e *AgentThreadMessageSentEvent) decodeField(key, val []byte) bool {
-	switch string(key) {
-	case "content":
-		return fastContent(&e.Content, val)
-	case "to_session_thread_id":
-		return fastString(&e.ToSessionThreadID, val)
-	case "to_agent_name":
-		return fastString(&e.ToAgentName, val)
-	}
-	return e.EventMeta.decodeField(key, val)
-}
-
 // AgentThreadMessageReceivedEvent is an agent.thread_message_received: in a
 // multi-agent session, a thread received a message from another thread.
 type AgentThreadMessageReceivedEvent struct {
@@ -818,18 +524,6 @@ type AgentThreadMessageReceivedEvent struct {
 
 // Text returns the concatenated text blocks of the message.
 func (e *AgentThreadMessageReceivedEvent) Text() string { return blocksText(e.Content) }
-
-func (e *AgentThreadMessageReceivedEvent) decodeField(key, val []byte) bool {
-	switch string(key) {
-	case "content":
-		return fastContent(&e.Content, val)
-	case "from_session_thread_id":
-		return fastString(&e.FromSessionThreadID, val)
-	case "from_agent_name":
-		return fastString(&e.FromAgentName, val)
-	}
-	return e.EventMeta.decodeField(key, val)
-}
 
 // AgentThreadContextCompactedEvent is an agent.thread_context_compacted: a
 // thread's context was compacted.
@@ -854,13 +548,6 @@ type SessionStatusIdleEvent struct {
 	StopReason StopReason `json:"stop_reason,omitzero"`
 }
 
-func (e *SessionStatusIdleEvent) decodeField(key, val []byte) bool {
-	if string(key) == "stop_reason" {
-		return fastStopReason(&e.StopReason, val)
-	}
-	return e.EventMeta.decodeField(key, val)
-}
-
 // SessionStatusRescheduledEvent is a session.status_rescheduled: the runtime
 // is being (re)scheduled. It is transient; the stream may drop and resume.
 type SessionStatusRescheduledEvent struct {
@@ -880,13 +567,6 @@ type SessionErrorEvent struct {
 	Error SessionError `json:"error"`
 }
 
-func (e *SessionErrorEvent) decodeField(key, val []byte) bool {
-	if string(key) == "error" {
-		return fastJSON(&e.Error, val)
-	}
-	return e.EventMeta.decodeField(key, val)
-}
-
 // SessionUpdatedEvent is a session.updated: the session was updated. Only the
 // fields that changed are set.
 type SessionUpdatedEvent struct {
@@ -901,20 +581,6 @@ type SessionUpdatedEvent struct {
 	Budget json.RawMessage `json:"budget,omitzero"`
 }
 
-func (e *SessionUpdatedEvent) decodeField(key, val []byte) bool {
-	switch string(key) {
-	case "title":
-		return fastJSON(&e.Title, val)
-	case "metadata":
-		return fastJSON(&e.Metadata, val)
-	case "agent":
-		return fastRaw(&e.Agent, val)
-	case "budget":
-		return fastRaw(&e.Budget, val)
-	}
-	return e.EventMeta.decodeField(key, val)
-}
-
 // SessionDeletedEvent is a session.deleted: the session was deleted.
 type SessionDeletedEvent struct {
 	EventMeta
@@ -927,18 +593,10 @@ type SessionThreadCreatedEvent struct {
 	AgentName string `json:"agent_name"`
 }
 
-func (e *SessionThreadCreatedEvent) decodeField(key, val []byte) bool {
-	return decodeAgentName(&e.EventMeta, &e.AgentName, key, val)
-}
-
 // SessionThreadStatusRunningEvent is a session.thread_status_running.
 type SessionThreadStatusRunningEvent struct {
 	EventMeta
 	AgentName string `json:"agent_name"`
-}
-
-func (e *SessionThreadStatusRunningEvent) decodeField(key, val []byte) bool {
-	return decodeAgentName(&e.EventMeta, &e.AgentName, key, val)
 }
 
 // SessionThreadStatusIdleEvent is a session.thread_status_idle: one thread
@@ -949,38 +607,16 @@ type SessionThreadStatusIdleEvent struct {
 	StopReason StopReason `json:"stop_reason,omitzero"`
 }
 
-func (e *SessionThreadStatusIdleEvent) decodeField(key, val []byte) bool {
-	if string(key) == "stop_reason" {
-		return fastStopReason(&e.StopReason, val)
-	}
-	return decodeAgentName(&e.EventMeta, &e.AgentName, key, val)
-}
-
 // SessionThreadStatusRescheduledEvent is a session.thread_status_rescheduled.
 type SessionThreadStatusRescheduledEvent struct {
 	EventMeta
 	AgentName string `json:"agent_name"`
 }
 
-func (e *SessionThreadStatusRescheduledEvent) decodeField(key, val []byte) bool {
-	return decodeAgentName(&e.EventMeta, &e.AgentName, key, val)
-}
-
 // SessionThreadStatusTerminatedEvent is a session.thread_status_terminated.
 type SessionThreadStatusTerminatedEvent struct {
 	EventMeta
 	AgentName string `json:"agent_name"`
-}
-
-func (e *SessionThreadStatusTerminatedEvent) decodeField(key, val []byte) bool {
-	return decodeAgentName(&e.EventMeta, &e.AgentName, key, val)
-}
-
-func decodeAgentName(m *EventMeta, name *string, key, val []byte) bool {
-	if string(key) == "agent_name" {
-		return fastString(name, val)
-	}
-	return m.decodeField(key, val)
 }
 
 // ---------------------------------------------------------------------------
@@ -1002,81 +638,6 @@ type SpanModelRequestEndEvent struct {
 	ModelUsage *ModelUsage `json:"model_usage,omitempty"`
 }
 
-func (e *SpanModelRequestEndEvent) decodeField(key, val []byte) bool {
-	switch string(key) {
-	case "model_request_start_id":
-		return fastString(&e.ModelRequestStartID, val)
-	case "is_error":
-		return fastBool(&e.IsError, val)
-	case "model_usage":
-		return fastModelUsage(&e.ModelUsage, val)
-	}
-	return e.EventMeta.decodeField(key, val)
-}
-
-func fastModelUsage(dst **ModelUsage, val []byte) bool {
-	switch val[0] {
-	case 'n':
-		*dst = nil
-		return true
-	case '{':
-	default:
-		return false
-	}
-	if *dst != nil { // a duplicate key
-		return false
-	}
-	u := new(ModelUsage)
-	it := objectIter{data: val}
-	it.start()
-	for {
-		key, v, ok := it.next()
-		if !ok {
-			if it.ok {
-				*dst = u
-			}
-			return it.ok
-		}
-		var ok2 bool
-		switch string(key) {
-		case "credits":
-			ok2 = fastFloat(&u.Credits, v)
-		case "input_tokens":
-			ok2 = fastJSON(&u.InputTokens, v)
-		case "output_tokens":
-			ok2 = fastJSON(&u.OutputTokens, v)
-		case "cache_creation_input_tokens":
-			ok2 = fastJSON(&u.CacheCreationInputTokens, v)
-		case "cache_read_input_tokens":
-			ok2 = fastJSON(&u.CacheReadInputTokens, v)
-		case "speed":
-			ok2 = fastString(&u.Speed, v)
-		default:
-			ok2 = skippableKey(key)
-		}
-		if !ok2 {
-			return false
-		}
-	}
-}
-
-func fastFloat(dst *float64, val []byte) bool {
-	switch val[0] {
-	case 'n':
-		return true
-	case '"', 't', 'f', '{', '[':
-		return false
-	}
-	// val is a valid JSON number, which ParseFloat reads as encoding/json
-	// does; out-of-range values fail in both.
-	f, err := strconv.ParseFloat(string(val), 64)
-	if err != nil {
-		return false
-	}
-	*dst = f
-	return true
-}
-
 // SpanOutcomeEvaluationStartEvent is a span.outcome_evaluation_start: an
 // evaluation of a defined outcome began.
 type SpanOutcomeEvaluationStartEvent struct {
@@ -1085,19 +646,11 @@ type SpanOutcomeEvaluationStartEvent struct {
 	Iteration int    `json:"iteration"`
 }
 
-func (e *SpanOutcomeEvaluationStartEvent) decodeField(key, val []byte) bool {
-	return decodeOutcomeIteration(&e.EventMeta, &e.OutcomeID, &e.Iteration, key, val)
-}
-
 // SpanOutcomeEvaluationOngoingEvent is a span.outcome_evaluation_ongoing.
 type SpanOutcomeEvaluationOngoingEvent struct {
 	EventMeta
 	OutcomeID string `json:"outcome_id"`
 	Iteration int    `json:"iteration"`
-}
-
-func (e *SpanOutcomeEvaluationOngoingEvent) decodeField(key, val []byte) bool {
-	return decodeOutcomeIteration(&e.EventMeta, &e.OutcomeID, &e.Iteration, key, val)
 }
 
 // SpanOutcomeEvaluationEndEvent is a span.outcome_evaluation_end: the result
@@ -1113,30 +666,6 @@ type SpanOutcomeEvaluationEndEvent struct {
 	Explanation string `json:"explanation"`
 	// Usage is what the evaluation cost; nil when not reported.
 	Usage *ModelUsage `json:"usage,omitempty"`
-}
-
-func (e *SpanOutcomeEvaluationEndEvent) decodeField(key, val []byte) bool {
-	switch string(key) {
-	case "outcome_evaluation_start_id":
-		return fastString(&e.OutcomeEvaluationStartID, val)
-	case "result":
-		return fastString(&e.Result, val)
-	case "explanation":
-		return fastString(&e.Explanation, val)
-	case "usage":
-		return fastModelUsage(&e.Usage, val)
-	}
-	return decodeOutcomeIteration(&e.EventMeta, &e.OutcomeID, &e.Iteration, key, val)
-}
-
-func decodeOutcomeIteration(m *EventMeta, outcomeID *string, iteration *int, key, val []byte) bool {
-	switch string(key) {
-	case "outcome_id":
-		return fastString(outcomeID, val)
-	case "iteration":
-		return fastInt(iteration, val)
-	}
-	return m.decodeField(key, val)
 }
 
 // ---------------------------------------------------------------------------
@@ -1175,40 +704,6 @@ func (e *EventStart) setDecoded(typ string, raw []byte) {
 	e.raw = capped(raw)
 }
 
-func (e *EventStart) decodeField(key, val []byte) bool {
-	switch string(key) {
-	case "type":
-		return val[0] == '"' || val[0] == 'n'
-	case "event":
-		if val[0] == 'n' {
-			return true
-		}
-		it := objectIter{data: val}
-		if !it.start() {
-			return false
-		}
-		for {
-			k, v, ok := it.next()
-			if !ok {
-				return it.ok
-			}
-			var ok2 bool
-			switch string(k) {
-			case "id":
-				ok2 = fastString(&e.Event.ID, v)
-			case "type":
-				ok2 = fastEnum(&e.Event.Type, v, EventTypeAgentMessage, EventTypeAgentThinking)
-			default:
-				ok2 = skippableKey(k)
-			}
-			if !ok2 {
-				return false
-			}
-		}
-	}
-	return skippableKey(key)
-}
-
 // ContentDelta is the delta of an [EventDelta]: a piece of the content block
 // at Index of the event being streamed.
 type ContentDelta struct {
@@ -1245,44 +740,6 @@ func (e *EventDelta) isEvent() {}
 func (e *EventDelta) setDecoded(typ string, raw []byte) {
 	e.Type = typ
 	e.raw = capped(raw)
-}
-
-func (e *EventDelta) decodeField(key, val []byte) bool {
-	switch string(key) {
-	case "type":
-		return val[0] == '"' || val[0] == 'n'
-	case "event_id":
-		return fastString(&e.TargetID, val)
-	case "delta":
-		if val[0] == 'n' {
-			return true
-		}
-		it := objectIter{data: val}
-		if !it.start() {
-			return false
-		}
-		for {
-			k, v, ok := it.next()
-			if !ok {
-				return it.ok
-			}
-			var ok2 bool
-			switch string(k) {
-			case "type":
-				ok2 = fastEnum(&e.Delta.Type, v, "content_delta")
-			case "index":
-				ok2 = fastInt(&e.Delta.Index, v)
-			case "content":
-				ok2 = v[0] == '{' && fastBlock(&e.Delta.Content, v) || v[0] == 'n'
-			default:
-				ok2 = skippableKey(k)
-			}
-			if !ok2 {
-				return false
-			}
-		}
-	}
-	return skippableKey(key)
 }
 
 // ---------------------------------------------------------------------------
