@@ -161,6 +161,46 @@ var routeCalls = map[string]routeCall{
 		_, err = io.Copy(io.Discard, body)
 		return nil, errors.Join(err, body.Close())
 	},
+
+	// Deployments and their runs.
+	"POST /deployments": func(ctx context.Context, c *Client, _ []string) (any, error) {
+		return c.Deployments.Create(ctx, &DeploymentCreateParams{Name: "d", Agent: AgentRef{ID: "agent_1"}, EnvironmentID: "env_1",
+			InitialEvents: []InputEvent{NewUserMessage("hi")}})
+	},
+	"GET /deployments/{}": func(ctx context.Context, c *Client, ids []string) (any, error) { return c.Deployments.Get(ctx, ids[0]) },
+	"POST /deployments/{}": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.Deployments.Update(ctx, ids[0], &DeploymentUpdateParams{Name: Ptr("d2")})
+	},
+	"GET /deployments": func(ctx context.Context, c *Client, _ []string) (any, error) { return c.Deployments.List(ctx, nil) },
+	"POST /deployments/{}/archive": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.Deployments.Archive(ctx, ids[0])
+	},
+	"POST /deployments/{}/pause": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.Deployments.Pause(ctx, ids[0])
+	},
+	"POST /deployments/{}/run": func(ctx context.Context, c *Client, ids []string) (any, error) { return c.Deployments.Run(ctx, ids[0]) },
+	"POST /deployments/{}/unpause": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.Deployments.Unpause(ctx, ids[0])
+	},
+	"GET /deployments/{}/runs": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.Deployments.Runs.List(ctx, ids[0], nil)
+	},
+	"GET /deployments/{}/runs/{}": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.Deployments.Runs.Get(ctx, ids[0], ids[1])
+	},
+	"GET /deployment_runs/{}": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.DeploymentRuns.Get(ctx, ids[0])
+	},
+	"GET /deployment_runs": func(ctx context.Context, c *Client, _ []string) (any, error) { return c.DeploymentRuns.List(ctx, nil) },
+
+	// Dreams.
+	"POST /dreams": func(ctx context.Context, c *Client, _ []string) (any, error) {
+		return c.Dreams.Create(ctx, &DreamCreateParams{Inputs: []DreamInput{DreamFromMemoryStore("memstore_1")}, Model: DreamModel{ID: "auto"}})
+	},
+	"GET /dreams/{}":          func(ctx context.Context, c *Client, ids []string) (any, error) { return c.Dreams.Get(ctx, ids[0]) },
+	"GET /dreams":             func(ctx context.Context, c *Client, _ []string) (any, error) { return c.Dreams.List(ctx, nil) },
+	"POST /dreams/{}/archive": func(ctx context.Context, c *Client, ids []string) (any, error) { return c.Dreams.Archive(ctx, ids[0]) },
+	"POST /dreams/{}/cancel":  func(ctx context.Context, c *Client, ids []string) (any, error) { return c.Dreams.Cancel(ctx, ids[0]) },
 }
 
 // pendingRoutes are the routes of the contract the SDK does not cover yet,
@@ -195,25 +235,6 @@ var pendingRoutes = map[string]string{
 	"GET /memory_stores/{}/memory_versions/{}":         "12",
 	"GET /memory_stores/{}/memory_versions":            "12",
 	"POST /memory_stores/{}/memory_versions/{}/redact": "12",
-	// Deployments and their runs (issue 13).
-	"POST /deployments":            "13",
-	"GET /deployments/{}":          "13",
-	"POST /deployments/{}":         "13",
-	"GET /deployments":             "13",
-	"POST /deployments/{}/archive": "13",
-	"POST /deployments/{}/pause":   "13",
-	"POST /deployments/{}/run":     "13",
-	"POST /deployments/{}/unpause": "13",
-	"GET /deployments/{}/runs":     "13",
-	"GET /deployments/{}/runs/{}":  "13",
-	"GET /deployment_runs/{}":      "13",
-	"GET /deployment_runs":         "13",
-	// Dreams (issue 13).
-	"POST /dreams":            "13",
-	"GET /dreams/{}":          "13",
-	"GET /dreams":             "13",
-	"POST /dreams/{}/archive": "13",
-	"POST /dreams/{}/cancel":  "13",
 	// The self-hosted work queue (issue 13).
 	"GET /environments/{}/work/{}":            "13",
 	"POST /environments/{}/work/{}":           "13",
