@@ -157,7 +157,10 @@ func NewClient(opts ...Option) (*Client, error) {
 		c.userAgent += " " + cfg.userAgent
 	}
 	c.common.client = c
-	c.Environments = (*EnvironmentsService)(&c.common)
+	c.Environments = &EnvironmentsService{
+		service: c.common,
+		Work:    (*EnvironmentWorkService)(&c.common),
+	}
 	c.Agents = &AgentsService{
 		service:  c.common,
 		Versions: (*AgentVersionsService)(&c.common),

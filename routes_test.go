@@ -201,6 +201,36 @@ var routeCalls = map[string]routeCall{
 	"GET /dreams":             func(ctx context.Context, c *Client, _ []string) (any, error) { return c.Dreams.List(ctx, nil) },
 	"POST /dreams/{}/archive": func(ctx context.Context, c *Client, ids []string) (any, error) { return c.Dreams.Archive(ctx, ids[0]) },
 	"POST /dreams/{}/cancel":  func(ctx context.Context, c *Client, ids []string) (any, error) { return c.Dreams.Cancel(ctx, ids[0]) },
+
+	// The self-hosted work queue.
+	"GET /environments/{}/work/{}": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.Environments.Work.Get(ctx, ids[0], ids[1])
+	},
+	"POST /environments/{}/work/{}": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.Environments.Work.Update(ctx, ids[0], ids[1], &WorkUpdateParams{Metadata: map[string]*string{"worker": Ptr("w1")}})
+	},
+	"GET /environments/{}/work": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.Environments.Work.List(ctx, ids[0], nil)
+	},
+	"POST /environments/{}/work/{}/ack": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.Environments.Work.Ack(ctx, ids[0], ids[1])
+	},
+	"POST /environments/{}/work/{}/heartbeat": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.Environments.Work.Heartbeat(ctx, ids[0], ids[1], &WorkHeartbeatParams{DesiredTTLSeconds: 60})
+	},
+	"GET /environments/{}/work/poll": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		work, err := c.Environments.Work.Poll(ctx, ids[0], &WorkPollParams{BlockMS: 999, WorkerID: "w1"})
+		if err == nil && work != nil {
+			return nil, fmt.Errorf("the recorded null is an empty queue, got %+v", work)
+		}
+		return nil, err
+	},
+	"GET /environments/{}/work/stats": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.Environments.Work.Stats(ctx, ids[0])
+	},
+	"POST /environments/{}/work/{}/stop": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.Environments.Work.Stop(ctx, ids[0], ids[1], &WorkStopParams{})
+	},
 }
 
 // pendingRoutes are the routes of the contract the SDK does not cover yet,
@@ -235,15 +265,6 @@ var pendingRoutes = map[string]string{
 	"GET /memory_stores/{}/memory_versions/{}":         "12",
 	"GET /memory_stores/{}/memory_versions":            "12",
 	"POST /memory_stores/{}/memory_versions/{}/redact": "12",
-	// The self-hosted work queue (issue 13).
-	"GET /environments/{}/work/{}":            "13",
-	"POST /environments/{}/work/{}":           "13",
-	"GET /environments/{}/work":               "13",
-	"POST /environments/{}/work/{}/ack":       "13",
-	"POST /environments/{}/work/{}/heartbeat": "13",
-	"GET /environments/{}/work/poll":          "13",
-	"GET /environments/{}/work/stats":         "13",
-	"POST /environments/{}/work/{}/stop":      "13",
 }
 
 // openAndClose closes a stream the route test opened.
