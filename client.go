@@ -65,7 +65,7 @@ type Client struct {
 	logger     *slog.Logger
 
 	// backoff returns the wait before retry number attempt (0-based) when
-	// the response names none; tests replace it to avoid sleeping.
+	// the response names none (nil: the defaults); tests replace it to avoid sleeping.
 	backoff func(attempt int) time.Duration
 	// waitSleep waits between the polls of the Wait helpers; tests
 	// replace it to run without sleeping.
@@ -146,11 +146,10 @@ func NewClient(opts ...Option) (*Client, error) {
 		userAgent:  defaultUserAgent,
 		headers:    cfg.headers,
 		logger:     cfg.logger,
-		backoff:    defaultBackoff,
 		waitSleep:  sleepCtx,
 	}
 	if c.httpClient == nil {
-		c.httpClient = &http.Client{}
+		c.httpClient = newHTTPClient()
 	}
 	c.httpClient = withRedirectPolicy(c.httpClient, base)
 	if cfg.userAgent != "" {

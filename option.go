@@ -39,8 +39,16 @@ func WithBaseURL(baseURL string) Option {
 // redirect rules first (the token goes only to the base URL's scheme, host
 // and port; only GET follows redirects, at most 10, never from https to
 // http) and then calls hc's own. Deadlines come from each call's context,
-// so leave Timeout at zero if you stream events. The default is a private
-// &http.Client{}.
+// so leave Timeout at zero if you stream events.
+//
+// Without it the client uses a private HTTP client whose transport keeps up
+// to 256 idle connections to the API (net/http's default keeps 2 per
+// host), sets no limit on connections per host (an HTTP/1.1 event stream
+// holds one), bounds dialing to 30 s and TLS handshakes to 10 s, fails a
+// call whose response headers take longer than a minute (an event stream
+// waits for its headers as long as its own idle timeout allows), takes
+// proxies from the environment, and speaks HTTP/2 whenever the server
+// offers it, pinging a connection silent for 30 s to find dead ones.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *clientConfig) { c.httpClient = hc }
 }

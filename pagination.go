@@ -211,14 +211,12 @@ func nextCursor[T any](page *Page[T], cur pageCursor, backward bool) (kind, curs
 // or the list.
 type cursorSet struct {
 	seed maphash.Seed
-	seen map[uint64]struct{}
-	ring []uint64
-	at   int
+	recentSet[uint64]
 }
 
 // newCursorSet returns an empty set.
 func newCursorSet() *cursorSet {
-	return &cursorSet{seed: maphash.MakeSeed(), seen: make(map[uint64]struct{})}
+	return &cursorSet{seed: maphash.MakeSeed(), recentSet: recentSet[uint64]{max: cursorMemory}}
 }
 
 // add records the cursor of the given kind and reports false if it was
@@ -230,16 +228,9 @@ func (s *cursorSet) add(kind, cursor string) bool {
 	h.WriteByte(0)
 	h.WriteString(cursor)
 	sum := h.Sum64()
-	if _, dup := s.seen[sum]; dup {
+	if s.contains(sum) {
 		return false
 	}
-	if len(s.ring) < cursorMemory {
-		s.ring = append(s.ring, sum)
-	} else {
-		delete(s.seen, s.ring[s.at])
-		s.ring[s.at] = sum
-		s.at = (s.at + 1) % cursorMemory
-	}
-	s.seen[sum] = struct{}{}
+	s.insert(sum)
 	return true
 }

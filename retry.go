@@ -72,10 +72,14 @@ func isIdempotentMethod(method string) bool {
 
 // retryDelay returns the wait before retry number attempt (0-based): the
 // response's Retry-After-Ms or Retry-After (seconds or an HTTP date),
-// capped at a minute, else backoff(attempt).
+// capped at a minute, else backoff(attempt), or defaultBackoff(attempt)
+// when backoff is nil.
 func retryDelay(resp *http.Response, attempt int, backoff func(int) time.Duration) time.Duration {
 	if d, ok := retryAfter(resp, time.Now()); ok {
 		return d
+	}
+	if backoff == nil {
+		backoff = defaultBackoff
 	}
 	return backoff(attempt)
 }

@@ -195,6 +195,12 @@ func TestFileStorageIsFreed(t *testing.T) {
 	require.NoError(t, err)
 	_, err = upload()
 	require.NoError(t, err, "deleting frees the cap")
+
+	a := newAPI(t, WithFileStorageLimit(10))
+	body, ct := multipartBody(t, nil, "file", "a.txt", "01234", "extra", "b.txt", "56789")
+	a.ok(201, "POST", "files", body, "Content-Type", ct)
+	body, ct = multipartBody(t, nil, "file", "c.txt", "01234")
+	a.ok(201, "POST", "files", body, "Content-Type", ct) // the extra part above was not kept
 }
 
 func TestFileWithoutContent(t *testing.T) {

@@ -37,7 +37,8 @@ type formFile struct {
 	size        int64
 	sha256      [32]byte
 	content     []byte // nil when the fake keeps no content
-	kept        bool
+	kept        bool   // content counts against the storage cap
+	adopted     bool   // a stored resource holds content now
 }
 
 // uploadForm is a parsed multipart body.
@@ -61,6 +62,7 @@ type countingReader struct {
 
 var errTooLarge = errors.New("request body too large")
 
+// Read reads, counts and hashes; past the limit it fails with errTooLarge.
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.h.Write(p[:n])
@@ -98,9 +100,7 @@ func (s *Server) form(fn formHandler, keep bool) http.Handler {
 		}
 		status, body := s.invoke(func(c *call) (int, any) {
 			status, v := fn(c, form)
-			if _, failed := v.(*apiError); failed {
-				s.releaseForm(form)
-			}
+			s.releaseForm(form) // what the route did not store
 			return status, v
 		}, &call{r: r})
 		if key != "" {
@@ -202,13 +202,14 @@ func (s *Server) release(n int64) {
 	s.mu.Unlock()
 }
 
-// releaseForm gives back the storage of a form that was not stored.
+// releaseForm gives back the storage of the file parts of a form that no
+// stored resource adopted.
 func (s *Server) releaseForm(form *uploadForm) {
 	if form == nil {
 		return
 	}
 	for _, f := range form.files {
-		if f.kept {
+		if f.kept && !f.adopted {
 			s.release(int64(len(f.content)))
 			f.kept, f.content = false, nil
 		}

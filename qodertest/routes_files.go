@@ -111,6 +111,7 @@ func (s *Server) createFile(c *call, form *uploadForm) (int, any) {
 	f.expiresAt = expires
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	part.adopted = true
 	s.addFile(f)
 	return http.StatusCreated, f.wire()
 }

@@ -102,6 +102,7 @@ func newSkillVersionString(now time.Time) string {
 type skillUpload struct {
 	name, description, directory string
 	zip                          []byte
+	part                         *formFile // the part zip came from; nil when the fake zipped "files" parts
 }
 
 // readSkillUpload finds the bundle of an upload: the zip part "file", or
@@ -109,6 +110,7 @@ type skillUpload struct {
 // the fake zips itself. It checks the bundle as the API documents.
 func readSkillUpload(form *uploadForm) (*skillUpload, *apiError) {
 	var zipped []byte
+	var zipPart *formFile
 	var parts []*formFile
 	for _, f := range form.files {
 		switch f.field {
@@ -116,7 +118,7 @@ func readSkillUpload(form *uploadForm) (*skillUpload, *apiError) {
 			if zipped != nil {
 				return nil, invalid("file", "Only one 'file' part may be sent.")
 			}
-			zipped = f.content
+			zipped, zipPart = f.content, f
 			if zipped == nil {
 				zipped = []byte{}
 			}
@@ -140,7 +142,11 @@ func readSkillUpload(form *uploadForm) (*skillUpload, *apiError) {
 		_ = zw.Close()
 		zipped = buf.Bytes()
 	}
-	return checkSkillZip(zipped)
+	up, e := checkSkillZip(zipped)
+	if e == nil {
+		up.part = zipPart
+	}
+	return up, e
 }
 
 // checkSkillZip checks a skill's zip: every path relative and inside, a
@@ -224,8 +230,15 @@ func readSkillFields(form *uploadForm) (title string, meta map[string]string, e 
 	return title, meta, nil
 }
 
-// newVersion records an upload as a version; s.mu must be held.
+// newVersion records an upload as a version; s.mu must be held. Its zip
+// counts against the storage cap: the part it came from is adopted, or a
+// zip the fake made of "files" parts is added.
 func (s *Server) newVersion(up *skillUpload, now time.Time) *skillVersion {
+	if up.part != nil {
+		up.part.adopted = true
+	} else {
+		s.stored += int64(len(up.zip))
+	}
 	v := &skillVersion{
 		id: newID("skillver_"), version: newSkillVersionString(now), name: up.name,
 		description: up.description, directory: up.directory, zip: up.zip, createdAt: now,

@@ -49,4 +49,17 @@
 //     reading while no terminator has arrived and stops right after one, so
 //     every block is scanned a bounded number of times and a complete block is
 //     never held back waiting for more bytes.
+//
+// # Memory
+//
+// A Reader holds what its events need, not what its largest event needed,
+// since a process may hold thousands of mostly idle streams. Until the
+// first bytes arrive it holds a 512-byte stash and no framer; the framer,
+// whose buffer starts at 4 KiB, is created with the first bytes. The
+// wrapper reads the body straight into the framer's buffer and keeps only
+// what a read brought past a terminator. A block larger than 16 KiB grows
+// the framer's buffer (and, with many data lines, the data scratch); a run
+// of such blocks shares them, and the first smaller block lets them go: the
+// framer holds no bytes between blocks, so the next block gets a new one. A
+// stash grown past 16 KiB is let go as soon as it is passed on.
 package sse

@@ -24,8 +24,13 @@ const (
 	maxInternedLen = 128
 	// maxRetryMillis is the largest retry value that fits in a time.Duration.
 	maxRetryMillis = math.MaxInt64 / int64(time.Millisecond)
-	// keepScratch is the largest multi-line data buffer kept between frames.
-	keepScratch = 1 << 20
+	// keepBuffer is the largest buffer a Reader keeps once the events are
+	// small again: a larger one (the framer's, the multi-line data scratch)
+	// was grown by a large event and is let go after the next block that
+	// did not need it, so that a stream holds what its usual events need,
+	// not what its largest one needed, while a run of large events reuses
+	// the grown buffers.
+	keepBuffer = 16 << 10
 )
 
 var bom = []byte("\xEF\xBB\xBF")
@@ -51,13 +56,14 @@ var ErrTruncated = errors.New("sse: stream ended inside an event")
 // Reader reads SSE frames from a body. It is not safe for concurrent use.
 type Reader struct {
 	src    *tracker
-	framer *r3sse.EventStreamReader
+	framer *r3sse.EventStreamReader // created once bytes arrive; nil after a large block
 	max    int
 
 	tokens     int64  // blocks taken from the framer
 	tok        []byte // current block; aliases the framer's buffer until the next ReadEvent
 	pos        int    // parse position in tok
 	inTok      bool   // tok has not been fully parsed
+	grown      bool   // a block larger than keepBuffer grew the buffers
 	lastTok    bool   // tok is the unterminated remainder at the end of the body
 	bomChecked bool
 
@@ -90,12 +96,7 @@ func NewReader(r io.Reader, maxEventSize int) *Reader {
 	if maxEventSize <= 0 {
 		maxEventSize = defaultMaxEventSize
 	}
-	src := newTracker(r)
-	return &Reader{
-		src:    src,
-		framer: r3sse.NewEventStreamReader(src, framerLimit(maxEventSize)),
-		max:    maxEventSize,
-	}
+	return &Reader{src: newTracker(r), max: maxEventSize}
 }
 
 // framerLimit is the raw block size given to the r3labs framer: the data
@@ -119,6 +120,11 @@ func framerLimit(dataLimit int) int {
 func (r *Reader) Next() (Frame, error) {
 	for r.err == nil {
 		if !r.inTok {
+			if r.framer == nil {
+				// The framer's buffer starts at 4 KiB: wait for bytes first.
+				r.src.fill()
+				r.framer = r3sse.NewEventStreamReader(r.src, framerLimit(r.max))
+			}
 			tok, err := r.framer.ReadEvent()
 			if err != nil {
 				r.err = r.endErr(err)
@@ -137,11 +143,34 @@ func (r *Reader) Next() (Frame, error) {
 			r.err = err
 			break
 		}
+		if !r.inTok {
+			r.release()
+		}
 		if ok {
 			return f, nil
 		}
 	}
 	return Frame{}, r.err
+}
+
+// release lets go of the block just parsed. After a block larger than
+// keepBuffer it keeps the buffers that grew to hold it, for another large
+// block; after the next block that fits in keepBuffer it lets them go: the
+// framer (it holds no bytes between blocks, since the tracker hands it one
+// block per Read and stops at its terminator; the next block gets a new
+// one) and the multi-line data scratch.
+func (r *Reader) release() {
+	switch {
+	case len(r.tok) > keepBuffer-4: // 4: the longest terminator
+		r.grown = true
+	case r.grown && !r.lastTok:
+		r.grown = false
+		r.framer = nil
+		if cap(r.data) > keepBuffer {
+			r.data = nil
+		}
+	}
+	r.tok = nil
 }
 
 // Retry returns the last valid retry value received in a complete block.
@@ -270,9 +299,6 @@ func (r *Reader) dispatch() (Frame, bool) {
 		data := make([]byte, len(src))
 		copy(data, src)
 		f = Frame{ID: r.lastID, Event: r.intern(b.event), Data: data}
-		if cap(r.data) > keepScratch {
-			r.data = nil
-		}
 	}
 	*b = block{}
 	return f, ok

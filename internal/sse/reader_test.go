@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -765,6 +766,92 @@ func TestTracker_ReturnsEarlyOnTerminator(t *testing.T) {
 	n, err = tr.Read(p)
 	assert.Zero(t, n)
 	assert.Equal(t, io.EOF, err)
+}
+
+// readSizes records the size of the buffer of every Read of a body: the
+// framer's buffer (less what it already holds), since the tracker reads
+// straight into it, or the stash while the framer waits for bytes.
+type readSizes struct {
+	r     io.Reader
+	sizes []int
+}
+
+func (s *readSizes) Read(p []byte) (int, error) {
+	s.sizes = append(s.sizes, len(p))
+	return s.r.Read(p)
+}
+
+func TestReader_BuffersStartSmall(t *testing.T) {
+	t.Parallel()
+	body := &readSizes{r: &chunkReader{data: []byte(": heartbeat\n\nid: evt_1\ndata: a\n\n" + strings.Repeat("data: b\n\n", 200)), sizes: []int{100}}}
+	r := NewReader(body, 0)
+	assert.Nil(t, r.framer, "no framer before the first byte")
+	assert.Zero(t, cap(r.src.stash), "no stash before the first byte")
+	frames, err := readAll(t, r)
+	require.ErrorIs(t, err, io.EOF)
+	assert.Len(t, frames, 201)
+	require.NotEmpty(t, body.sizes)
+	assert.Equal(t, minStash, body.sizes[0], "the first read waits in a small stash")
+	for i, n := range body.sizes {
+		assert.LessOrEqual(t, n, 4096, "read %d: small events never grow the framer's 4 KiB buffer", i)
+	}
+	assert.LessOrEqual(t, cap(r.src.stash), minStash, "one read's overflow at most")
+}
+
+// TestReader_BuffersShrinkAfterLargeEvent reads a 1 MiB event, a 1 MiB
+// event of many lines (which grows the data scratch), then small events,
+// in 64 KiB reads that overflow into the stash. The large events arrive
+// whole and share the grown framer; after the first small event the
+// framer's buffer is back at 4 KiB and neither the stash nor the scratch is
+// larger than keepBuffer.
+func TestReader_BuffersShrinkAfterLargeEvent(t *testing.T) {
+	t.Parallel()
+	big := strings.Repeat("0123456789abcdef", 1<<16)
+	lines := strings.Repeat("x", 1000)
+	var multi strings.Builder
+	for i := range 1 << 10 {
+		if i > 0 {
+			multi.WriteString("\n")
+		}
+		multi.WriteString(lines)
+	}
+	in := "data: small\n\nid: evt_big\ndata: " + big + "\n\nid: evt_multi\ndata: " + strings.ReplaceAll(multi.String(), "\n", "\ndata: ") + "\n\n" + strings.Repeat("data: after\n\n", 5000)
+	body := &readSizes{r: &chunkReader{data: []byte(in), sizes: []int{64 << 10}}}
+	r := NewReader(body, 0)
+
+	f, err := r.Next()
+	require.NoError(t, err)
+	assert.Equal(t, "small", string(f.Data))
+	f, err = r.Next()
+	require.NoError(t, err)
+	assert.Equal(t, "evt_big", f.ID)
+	assert.True(t, big == string(f.Data), "the 1 MiB event arrives whole (got %d bytes)", len(f.Data))
+	assert.Greater(t, slices.Max(body.sizes), 64<<10, "the framer grew to hold it")
+	grown := r.framer
+	f, err = r.Next()
+	require.NoError(t, err)
+	assert.Equal(t, "evt_multi", f.ID)
+	assert.True(t, multi.String() == string(f.Data), "the event of many lines arrives whole (got %d bytes)", len(f.Data))
+	assert.Same(t, grown, r.framer, "a run of large events shares the grown framer")
+
+	f, err = r.Next()
+	require.NoError(t, err)
+	assert.Equal(t, "after", string(f.Data))
+	assert.Nil(t, r.framer, "the first small event lets the grown framer go")
+	assert.LessOrEqual(t, cap(r.data), keepBuffer, "and the scratch")
+
+	seen := len(body.sizes)
+	rest, err := readAll(t, r)
+	require.ErrorIs(t, err, io.EOF)
+	require.Len(t, rest, 4999)
+	for _, f := range rest {
+		require.Equal(t, "after", string(f.Data))
+	}
+	require.Greater(t, len(body.sizes), seen, "the small events were read after the large ones")
+	for i, n := range body.sizes[seen:] {
+		assert.LessOrEqual(t, n, 4096, "read %d after the large events: a new framer starts at 4 KiB", i)
+	}
+	assert.LessOrEqual(t, cap(r.src.stash), keepBuffer, "the stash is let go")
 }
 
 func TestReader_AllocsPerFrame(t *testing.T) {

@@ -6,8 +6,9 @@ import (
 	"io"
 )
 
-// stashSize is how much the tracker reads from the body at a time.
-const stashSize = 32 << 10
+// minStash is the size of the stash allocated to wait for the first bytes
+// of a body (or the first after the framer was released).
+const minStash = 512
 
 // errBadRead reports a body whose Read broke the io.Reader contract.
 var errBadRead = errors.New("sse: body returned an invalid count from Read")
@@ -47,9 +48,14 @@ var eolNext = [...][2]eolState{
 // passes on, and hands the framer at most one block per Read so that the
 // framer's split function, which rescans its whole buffer on every call,
 // stays linear.
+//
+// It reads the body straight into the framer's buffer. What a read brings
+// after a terminator waits in the stash for the next Read, so the stash is
+// only as large as one read's overflow, and a stream waiting for bytes
+// holds none.
 type tracker struct {
 	r       io.Reader
-	buf     []byte // stash storage
+	stash   []byte // bytes read past a terminator; pending points into it
 	pending []byte // bytes read from r and not yet passed on
 	err     error  // first error from r; no more bytes follow it
 	state   eolState
@@ -57,7 +63,7 @@ type tracker struct {
 }
 
 func newTracker(r io.Reader) *tracker {
-	return &tracker{r: r, buf: make([]byte, stashSize)}
+	return &tracker{r: r}
 }
 
 // Read fills p up to and including the next terminator. While no terminator
@@ -72,11 +78,10 @@ func (t *tracker) Read(p []byte) (int, error) {
 			if t.err != nil {
 				break
 			}
-			m, err := t.r.Read(t.buf)
-			if m < 0 || m > len(t.buf) {
+			m, err := t.r.Read(p[n:])
+			if m < 0 || m > len(p)-n {
 				m, err = 0, errBadRead
 			}
-			t.pending = t.buf[:m]
 			if err != nil {
 				t.err = err
 			}
@@ -84,12 +89,24 @@ func (t *tracker) Read(p []byte) (int, error) {
 				// Let the framer see an empty read; it gives up after many in a row.
 				break
 			}
+			adv, term := t.advance(p[n : n+m])
+			if adv < m {
+				t.keep(p[n+adv : n+m])
+			}
+			n += adv
+			if term {
+				t.terms++
+				return n, nil
+			}
 			continue
 		}
 		k := min(len(p)-n, len(t.pending))
 		adv, term := t.advance(t.pending[:k])
 		n += copy(p[n:], t.pending[:adv])
 		t.pending = t.pending[adv:]
+		if len(t.pending) == 0 && cap(t.stash) > keepBuffer {
+			t.stash, t.pending = nil, nil
+		}
 		if term {
 			t.terms++
 			return n, nil
@@ -99,6 +116,33 @@ func (t *tracker) Read(p []byte) (int, error) {
 		return n, nil
 	}
 	return 0, t.err
+}
+
+// keep stashes b, bytes read past a terminator, for the next Read.
+func (t *tracker) keep(b []byte) {
+	t.stash = append(t.stash[:0], b...)
+	t.pending = t.stash
+}
+
+// fill waits until the body has bytes to pass on, or has failed. It lets
+// the reader create the framer, and its buffer, only once there is
+// something to frame.
+func (t *tracker) fill() {
+	if len(t.pending) > 0 || t.err != nil {
+		return
+	}
+	if cap(t.stash) < minStash {
+		t.stash = make([]byte, minStash)
+	}
+	buf := t.stash[:cap(t.stash)]
+	m, err := t.r.Read(buf)
+	if m < 0 || m > len(buf) {
+		m, err = 0, errBadRead
+	}
+	if err != nil {
+		t.err = err
+	}
+	t.pending = buf[:m]
 }
 
 // advance runs the line-ending state machine over b. It returns the length of
