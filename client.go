@@ -43,6 +43,10 @@ type Client struct {
 	Events *EventsService
 	// Models lists the models an agent can use.
 	Models *ModelsService
+	// Files uploads, lists and downloads files.
+	Files *FilesService
+	// Skills uploads skills and their versions.
+	Skills *SkillsService
 
 	baseURL    *url.URL
 	baseString string // baseURL.String(), always ending in "/"
@@ -154,6 +158,11 @@ func NewClient(opts ...Option) (*Client, error) {
 	}
 	c.Events = (*EventsService)(&c.common)
 	c.Models = (*ModelsService)(&c.common)
+	c.Files = (*FilesService)(&c.common)
+	c.Skills = &SkillsService{
+		service:  c.common,
+		Versions: (*SkillVersionsService)(&c.common),
+	}
 	return c, nil
 }
 
@@ -297,9 +306,24 @@ type preparedRequest struct {
 	method string
 	path   string
 	url    string
-	body   []byte // nil: no body; replayed byte for byte on every attempt
+	body   []byte    // nil: no body; replayed byte for byte on every attempt
+	form   *formBody // a multipart body, written anew for each attempt
 	cfg    requestConfig
 	accept string
+
+	// Set by the calls that fetch content rather than JSON (download.go).
+	keepBody  bool // a 2xx response body is left open for the caller
+	anonymous bool // a presigned URL: no token, no client or per-call headers
+}
+
+// target names the request in errors and logs: "/" and the API path, or
+// for an anonymous request its URL without the query (which may hold a
+// signature).
+func (p *preparedRequest) target() string {
+	if p.anonymous {
+		return p.path
+	}
+	return "/" + p.path
 }
 
 // prepare encodes the query and body and resolves per-call options.
@@ -326,7 +350,9 @@ func (c *Client) prepare(method, path string, q, body any, opts []RequestOption)
 		}
 	}
 	req.url = u
-	if body != nil {
+	if form, ok := body.(*formBody); ok {
+		req.form = form
+	} else if body != nil {
 		var buf bytes.Buffer
 		enc := json.NewEncoder(&buf)
 		enc.SetEscapeHTML(false)
@@ -347,18 +373,23 @@ func (c *Client) newHTTPRequest(ctx context.Context, p *preparedRequest) (*http.
 	if p.body != nil {
 		body = bytes.NewReader(p.body)
 	}
+	if p.cfg.noRedirect {
+		ctx = withoutRedirects(ctx)
+	}
 	req, err := http.NewRequestWithContext(ctx, p.method, p.url, body)
 	if err != nil {
-		return nil, fmt.Errorf("qoder: %s /%s: %w", p.method, p.path, err)
+		return nil, fmt.Errorf("qoder: %s %s: %w", p.method, p.target(), err)
 	}
 	h := req.Header
-	for k, vs := range c.headers {
-		h[k] = append([]string(nil), vs...)
+	if !p.anonymous {
+		for k, vs := range c.headers {
+			h[k] = append([]string(nil), vs...)
+		}
+		for k, vs := range p.cfg.headers {
+			h[k] = append([]string(nil), vs...)
+		}
+		h.Set("Authorization", "Bearer "+c.token)
 	}
-	for k, vs := range p.cfg.headers {
-		h[k] = append([]string(nil), vs...)
-	}
-	h.Set("Authorization", "Bearer "+c.token)
 	h.Set("User-Agent", c.userAgent)
 	h.Set("Accept", p.accept)
 	if p.body != nil {
@@ -367,13 +398,22 @@ func (c *Client) newHTTPRequest(ctx context.Context, p *preparedRequest) (*http.
 	if p.cfg.idempotencyKey != "" {
 		h.Set("Idempotency-Key", p.cfg.idempotencyKey)
 	}
+	if p.form != nil {
+		h.Set("Content-Type", p.form.contentType())
+		if req.Body, err = p.form.open(); err != nil {
+			return nil, fmt.Errorf("qoder: %s %s: %w", p.method, p.target(), err)
+		}
+		req.ContentLength = -1 // sent chunked, as it is written
+	}
 	return req, nil
 }
 
 // send runs the attempts of one call. It returns the final response with
 // its body read (at most maxResponseSize bytes) and closed, or an error:
 // ctx.Err() itself when the context ended, *APIError for an error status,
-// or a wrapped transport error.
+// or a wrapped transport error. With p.keepBody a 2xx body is left open
+// for the caller; with p.cfg.noRedirect a 3xx is a result too. A multipart
+// body that cannot be replayed is never retried, and the error says why.
 func (c *Client) send(ctx context.Context, p *preparedRequest) (*http.Response, []byte, error) {
 	keyed := p.cfg.idempotencyKey != ""
 	for attempt := 0; ; attempt++ {
@@ -383,6 +423,12 @@ func (c *Client) send(ctx context.Context, p *preparedRequest) (*http.Response, 
 		}
 		start := time.Now()
 		resp, err := c.httpClient.Do(req)
+		if ferr := p.form.finish(); ferr != nil {
+			if resp != nil {
+				drainAndClose(resp.Body)
+			}
+			return nil, nil, fmt.Errorf("qoder: %s %s: %w", p.method, p.target(), ferr)
+		}
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			if resp != nil {
 				drainAndClose(resp.Body)
@@ -390,18 +436,25 @@ func (c *Client) send(ctx context.Context, p *preparedRequest) (*http.Response, 
 			return nil, nil, ctxErr
 		}
 		var data []byte
-		if err == nil {
+		if err == nil && !(p.keepBody && isSuccess(resp.StatusCode)) {
 			data, err = readBody(resp)
 			if err != nil && ctx.Err() != nil {
 				return nil, nil, ctx.Err()
 			}
 			if errors.Is(err, errResponseTooLarge) {
-				return nil, nil, fmt.Errorf("qoder: %s /%s: %w", p.method, p.path, err)
+				return nil, nil, fmt.Errorf("qoder: %s %s: %w", p.method, p.target(), err)
 			}
 		}
 		c.logAttempt(ctx, p, resp, attempt, time.Since(start), err)
 		retry, reason := shouldRetry(p.method, keyed, resp, err)
+		noReplay := ""
+		if retry && attempt < p.cfg.maxRetries && p.form != nil && p.form.rewind == nil {
+			retry, noReplay = false, p.form.noReplay
+		}
 		if retry && attempt < p.cfg.maxRetries {
+			if resp != nil && data == nil {
+				drainAndClose(resp.Body) // a body kept open for the caller
+			}
 			delay := retryDelay(resp, attempt, c.backoff)
 			c.logRetry(ctx, p, attempt, delay, reason)
 			if err := sleepCtx(ctx, delay); err != nil {
@@ -410,14 +463,25 @@ func (c *Client) send(ctx context.Context, p *preparedRequest) (*http.Response, 
 			continue
 		}
 		if err != nil {
-			return nil, nil, c.redact.error(fmt.Errorf("qoder: %s /%s: %w", p.method, p.path, redactURLError(err)))
+			err = fmt.Errorf("qoder: %s %s: %w", p.method, p.target(), redactURLError(err))
+		} else if !isSuccess(resp.StatusCode) && !(p.cfg.noRedirect && isRedirect(resp.StatusCode)) {
+			err = newAPIError(p.method, p.target(), resp, data)
 		}
-		if resp.StatusCode < 200 || resp.StatusCode > 299 {
-			return nil, nil, c.redact.error(newAPIError(p.method, "/"+p.path, resp, data))
+		if err != nil {
+			if noReplay != "" {
+				err = fmt.Errorf("%w (not retried: %s)", err, noReplay)
+			}
+			return nil, nil, c.redact.error(err)
 		}
 		return resp, data, nil
 	}
 }
+
+// isSuccess reports whether code is a 2xx status.
+func isSuccess(code int) bool { return code >= 200 && code <= 299 }
+
+// isRedirect reports whether code is a 3xx status.
+func isRedirect(code int) bool { return code >= 300 && code <= 399 }
 
 // maxResponseSize bounds how much of a response body is read into memory.
 const maxResponseSize = 64 << 20
@@ -533,7 +597,7 @@ func (c *Client) logAttempt(ctx context.Context, p *preparedRequest, resp *http.
 	}
 	attrs := []slog.Attr{
 		slog.String("method", p.method),
-		slog.String("path", "/"+p.path),
+		slog.String("path", p.target()),
 		slog.Int("attempt", attempt+1),
 		slog.Duration("duration", d),
 	}
@@ -553,7 +617,7 @@ func (c *Client) logRetry(ctx context.Context, p *preparedRequest, attempt int, 
 	}
 	c.logger.LogAttrs(ctx, slog.LevelDebug, "qoder: retrying request",
 		slog.String("method", p.method),
-		slog.String("path", "/"+p.path),
+		slog.String("path", p.target()),
 		slog.Int("attempt", attempt+1),
 		slog.Duration("delay", delay),
 		slog.String("reason", c.redact.string(reason)))

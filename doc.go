@@ -99,6 +99,19 @@
 // *EventDelta frames as text is produced; [MessageAccumulator.Delta] turns
 // each into just the text it adds and says when a message is complete.
 //
+// # Files and skills
+//
+// [FilesService.Upload] sends a file as multipart/form-data written while it
+// is sent, so its size does not matter; it retries a failed attempt only
+// when the content can be read again (an io.Seeker, or
+// FileUploadParams.Open). Attach the file to a session with
+// [FileResource]. The artifacts an agent delivers
+// (*AgentArtifactDeliveredEvent) are the files [FilesService.Download]
+// can fetch: it follows the API's presigned URL without sending the token.
+// [SkillsService.Create] uploads a skill built with [SkillFromFS],
+// [SkillFromZip] or [SkillFromMarkdown]; the bundle is checked before
+// anything is sent.
+//
 // # Webhooks
 //
 // Qoder can post session lifecycle events to your own server. Mount

@@ -89,11 +89,16 @@ type requestConfig struct {
 	maxRetries     int
 	responseInto   **http.Response
 	emptyBodyOK    bool // a 2xx without a body is a result (see acceptEmptyBody)
+	noRedirect     bool // a 3xx is a result, not followed (see answerRedirects)
 }
 
 // acceptEmptyBody lets a call whose endpoint may answer with no body (a 204
 // delete) succeed on one; every other call fails on an empty 2xx body.
 func acceptEmptyBody(r *requestConfig) { r.emptyBodyOK = true }
+
+// answerRedirects makes a GET hand back a 3xx response instead of following
+// it, for the downloads that read a presigned URL from its Location.
+func answerRedirects(r *requestConfig) { r.noRedirect = true }
 
 // WithIdempotencyKey sets the Idempotency-Key header of a POST. By default
 // every POST gets a random key, minted once per call and reused on each

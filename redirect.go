@@ -1,6 +1,7 @@
 package qoder
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -66,9 +67,24 @@ func withRedirectPolicy(hc *http.Client, base *url.URL) *http.Client {
 	return &cp
 }
 
+// noRedirectKey marks the context of a request that gets a 3xx back
+// instead of following it (see withoutRedirects).
+type noRedirectKey struct{}
+
+// withoutRedirects returns a context whose requests are not redirected:
+// the client hands their 3xx back, as for a write. A download uses it to
+// read the Location of a presigned URL itself, so that the second request
+// is made without the client's credentials and headers.
+func withoutRedirects(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noRedirectKey{}, true)
+}
+
 // checkRedirect is the client's redirect rule for the hop to req; via holds
 // the requests already made, oldest first.
 func checkRedirect(home origin, req *http.Request, via []*http.Request) error {
+	if req.Context().Value(noRedirectKey{}) != nil {
+		return http.ErrUseLastResponse
+	}
 	if via[0].Method != http.MethodGet {
 		return http.ErrUseLastResponse
 	}

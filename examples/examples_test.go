@@ -91,6 +91,25 @@ var expected = map[string][]string{
 		"a replayed delivery was answered 200 OK",
 		"a forged delivery was answered 401 Unauthorized",
 	},
+	"files": {
+		"running against the in-process fake",
+		"uploaded file_",
+		": notes.txt, 99 bytes, text/plain, downloadable=false",
+		"agent: I read the notes and delivered summary.md.",
+		": summary.md (text/markdown, 123 bytes)",
+		"--- summary.md ---\n# Summary of notes.txt\n\nTeam sync, Monday\n- ship the files API in the Go SDK\n",
+		"downloading the upload itself: permission denied, as documented",
+	},
+	"skills": {
+		"running against the in-process fake",
+		` "Greeting", latest version `,
+		"binds skill_",
+		"(custom)",
+		": Greets people by name, now in two languages.",
+		"greeting Greets people by name in the house style. Use it when asked to greet someone.",
+		" holds:\n  greeting/SKILL.md\n  greeting/templates/hello.txt\n",
+		"deleted skill_",
+	},
 	"pagination": {
 		"List: one page of 10 agents, has_more=true",
 		"agent-25",
@@ -111,6 +130,7 @@ var scripted = map[string]bool{
 	"custom-tools":      true,
 	"tool-confirmation": true,
 	"chat":              false, // the echo agent makes a dull but working chat
+	"files":             true,
 }
 
 // TestExamples builds every example and runs it without a token, so against

@@ -3,7 +3,7 @@
 //
 // The fake behaves like the real API as documented, not like a stub:
 // environments, agents (with versions), sessions, models, input events,
-// the event history and the SSE stream are all there, with the documented
+// the event history and the SSE stream, files and skills are all there, with the documented
 // error envelope, both pagination schemes, idempotency keys, validation,
 // the session state machine and stream resumption with Last-Event-ID.
 // All state lives in memory.
@@ -54,6 +54,24 @@
 // redacted), and [Server.Session], [Server.Events] and [Server.EventTypes]
 // show the server's state.
 //
+// # Files and skills
+//
+// Uploads (POST /files, POST /skills, POST /skills/{id}/versions) are
+// parsed as multipart while they arrive, within the body limit
+// ([WithMaxBodySize]); their content is kept in memory up to
+// [WithFileStorageLimit] in all, or not at all with [WithoutFileContent]
+// (for benchmarks of large uploads). A missing file part is 400 "Field
+// 'file' is required."; a skill zip must hold SKILL.md at its root or one
+// directory below, with a name in its front matter, and no path leaving
+// the archive. Uploads are not downloadable: [Server.MarkDownloadable]
+// makes one so, as [Turn.DeliverArtifact] does for the files the agent
+// delivers (with agent.artifact_delivered). GET /files/{id}/content then
+// answers with a presigned URL of the fake's own storage, which refuses a
+// request that carries an Authorization header (400), a bad signature and
+// an expired URL (403). [Turn.ReadFile] reads a file mounted in the
+// session; [Server.SeedFile] and [Server.FileContent] store and show
+// files without requests.
+//
 // # Webhooks
 //
 // [Server.AddWebhookEndpoint] registers an endpoint (URL, secret, event
@@ -82,8 +100,14 @@
 //     deleted uses it.
 //   - Agent updates must send the current version (400 without it, 409
 //     when stale), and every accepted update makes a new version.
-//   - The fake has no files, vaults, memory stores or self-hosted workers:
+//   - The fake has no vaults, memory stores or self-hosted workers:
 //     references to them are 404, and user.tool_result is always 409.
+//   - Files are listed newest first; ids cannot be combined with page or
+//     limit. Uploading a skill whose front matter names an existing skill
+//     adds a version to it (as the guide says of re-uploads); a skill's
+//     last version cannot be deleted (409: delete the skill); a new
+//     version must keep the skill's name. Version strings are upload
+//     times in microseconds, like the API's.
 //
 // cmd/qoder-fake serves the same fake on a local port.
 package qodertest

@@ -100,7 +100,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 
-	if r.Body != nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
+	if r.Body != nil && r.Method != http.MethodGet && r.Method != http.MethodHead && !isMultipart(r) {
 		ri.body, ri.tooLarge, ri.readErr = readBody(r.Body, s.cfg.maxBody)
 	}
 	r = r.WithContext(context.WithValue(r.Context(), reqInfoKey{}, ri))
@@ -114,6 +114,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if f := s.takeFailure(r); f != nil {
 		f.write(w, ri.id)
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, storagePath) {
+		s.serveStorage(w, r) // presigned URLs carry no token
 		return
 	}
 	if _, pattern := s.mux.Handler(r); pattern == "" {

@@ -2,6 +2,7 @@ package qodertest
 
 import (
 	"crypto/sha256"
+	"hash"
 	"net/http"
 	"time"
 )
@@ -38,12 +39,25 @@ func idempotencyKey(r *http.Request) string {
 // neither: then the caller runs the request and calls idemEnd. Keys are
 // scoped to the token, and a server accepts one token.
 func (s *Server) idemBegin(key string, r *http.Request, body []byte) (*idemEntry, *apiError) {
-	h := sha256.New()
-	h.Write([]byte(r.Method + " " + r.URL.Path + "\n"))
+	h := fingerprint(r)
 	h.Write(body)
 	var fp [32]byte
 	copy(fp[:], h.Sum(nil))
+	return s.idemClaim(key, fp)
+}
 
+// fingerprint starts the hash of a request: its method and path, to which
+// the caller adds the body.
+func fingerprint(r *http.Request) hash.Hash {
+	h := sha256.New()
+	h.Write([]byte(r.Method + " " + r.URL.Path + "\n"))
+	return h
+}
+
+// idemClaim is idemBegin for a request whose fingerprint (a hash of its
+// method, path and body) is known, such as a multipart upload hashed while
+// it was read.
+func (s *Server) idemClaim(key string, fp [32]byte) (*idemEntry, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()

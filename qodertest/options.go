@@ -18,6 +18,9 @@ type config struct {
 	latency   time.Duration
 	tb        testing.TB
 	webhooks  webhookConfig // see WithWebhookRetries
+
+	fileStorage int64 // bytes of file and skill content kept; see WithFileStorageLimit
+	keepFiles   bool  // false: uploads keep no bytes; see WithoutFileContent
 }
 
 // WithToken sets the bearer token the server accepts (default
@@ -47,6 +50,23 @@ func WithHeartbeatInterval(d time.Duration) Option {
 // invalid_request_error.
 func WithMaxBodySize(n int64) Option {
 	return func(c *config) { c.maxBody = n }
+}
+
+// WithFileStorageLimit sets how many bytes of file and skill content the
+// fake keeps in memory in all (default 256 MiB). An upload that would go
+// beyond it gets 400 invalid_request_error; deleting files and skills
+// frees their share.
+func WithFileStorageLimit(n int64) Option {
+	return func(c *config) { c.fileStorage = n }
+}
+
+// WithoutFileContent makes the fake keep no bytes of uploaded files, only
+// their size and SHA-256: uploads of any size up to the body limit are
+// parsed and counted without filling memory, as a benchmark of large
+// uploads needs. Downloading such a file answers 410 Gone. Skills keep
+// their content regardless, since the fake reads their SKILL.md.
+func WithoutFileContent() Option {
+	return func(c *config) { c.keepFiles = false }
 }
 
 // WithListener makes the server accept connections on l instead of a new

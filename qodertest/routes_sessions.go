@@ -123,7 +123,7 @@ func (s *Server) createSession(c *call) (int, any) {
 	if env.selfHosted() && (len(resources) > 0 || len(envVars) > 0) {
 		return 0, invalid("", "Self-hosted environments do not support session resources or environment variables.")
 	}
-	out, e := resolveResources(resources)
+	out, e := s.resolveResources(resources)
 	if e != nil {
 		return 0, e
 	}
@@ -186,6 +186,7 @@ func readResources(f *fields) []resourceParam {
 		case "file":
 			rf.only("type", "file_id", "mount_path")
 			p.ref = rf.reqStr("file_id")
+			p.body = map[string]any{"type": "file", "file_id": p.ref, "mount_path": rf.str("mount_path")}
 		case "memory_store":
 			rf.only("type", "memory_store_id", "access", "instructions")
 			p.ref = rf.reqStr("memory_store_id")
@@ -226,14 +227,21 @@ func readResources(f *fields) []resourceParam {
 	return out
 }
 
-// resolveResources turns resource params into resource objects. The fake
-// has no files or memory stores, so those references are never found.
-func resolveResources(params []resourceParam) ([]json.RawMessage, *apiError) {
+// resolveResources turns resource params into resource objects; s.mu must
+// be held. A file must exist (it is mounted at /mnt/session/uploads/<id>
+// unless the params say where); the fake has no memory stores, so those
+// references are never found.
+func (s *Server) resolveResources(params []resourceParam) ([]json.RawMessage, *apiError) {
 	out := []json.RawMessage{}
 	for _, p := range params {
 		switch p.typ {
 		case "file":
-			return nil, notFound("File '%s' was not found.", p.ref)
+			if _, e := s.fileByID(p.ref); e != nil {
+				return nil, e
+			}
+			if p.body["mount_path"] == "" {
+				p.body["mount_path"] = defaultMountPath(p.ref)
+			}
 		case "memory_store":
 			return nil, notFound("Memory store '%s' was not found.", p.ref)
 		}

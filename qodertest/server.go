@@ -2,6 +2,7 @@ package qodertest
 
 import (
 	"context"
+	"crypto/rand"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -44,6 +45,10 @@ type Server struct {
 	envs     map[string]*environment
 	agents   map[string]*agent
 	sessions map[string]*session
+	files    map[string]*storedFile
+	skills   map[string]*storedSkill
+	stored   int64    // bytes of file and skill content kept
+	signKey  [32]byte // signs presigned storage URLs
 	idem     map[string]*idemEntry
 	requests []Request
 	faults   faults
@@ -75,6 +80,9 @@ func start(tb testing.TB, opts []Option) *Server {
 		heartbeat: 15 * time.Second,
 		maxBody:   32 << 20,
 		tb:        tb,
+
+		fileStorage: 256 << 20,
+		keepFiles:   true,
 	}
 	for _, opt := range opts {
 		if opt != nil {
@@ -94,9 +102,12 @@ func start(tb testing.TB, opts []Option) *Server {
 		envs:     make(map[string]*environment),
 		agents:   make(map[string]*agent),
 		sessions: make(map[string]*session),
+		files:    make(map[string]*storedFile),
+		skills:   make(map[string]*storedSkill),
 		idem:     make(map[string]*idemEntry),
 		latency:  cfg.latency,
 	}
+	_, _ = rand.Read(s.signKey[:])
 	s.mux = http.NewServeMux()
 	s.routes()
 	s.hs = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
@@ -154,6 +165,26 @@ func (s *Server) routes() {
 	h("POST sessions/{id}/archive", s.archiveSession)
 	h("DELETE sessions/{id}", s.deleteSession)
 	h("POST sessions/{id}/cancel", s.cancelSession)
+
+	form := func(pattern string, fn formHandler, keep bool) {
+		method, path, _ := strings.Cut(pattern, " ")
+		s.mux.Handle(method+" "+BasePath+path, s.form(fn, keep))
+	}
+	form("POST files", s.createFile, false)
+	h("GET files", s.listFiles)
+	h("GET files/{id}", s.getFile)
+	h("GET files/{id}/content", s.fileContent)
+	h("DELETE files/{id}", s.deleteFile)
+
+	form("POST skills", s.createSkill, true)
+	h("GET skills", s.listSkills)
+	h("GET skills/{id}", s.getSkill)
+	h("DELETE skills/{id}", s.deleteSkill)
+	form("POST skills/{id}/versions", s.createSkillVersion, true)
+	h("GET skills/{id}/versions", s.listSkillVersions)
+	h("GET skills/{id}/versions/{version}", s.getSkillVersion)
+	h("DELETE skills/{id}/versions/{version}", s.deleteSkillVersion)
+	s.mux.HandleFunc("GET "+BasePath+"skills/{id}/versions/{version}/content", s.skillVersionContent)
 
 	h("POST sessions/{id}/events", s.sendEvents)
 	h("GET sessions/{id}/events", s.listEvents)

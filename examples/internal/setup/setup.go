@@ -65,9 +65,10 @@ func AgentDidNot(what, script string) error {
 }
 
 // Session creates the agent described by params and starts a session of
-// it in an environment with unrestricted networking: the first such
-// environment of the account, or a new one. It returns the session id.
-func Session(ctx context.Context, client *qoder.Client, params *qoder.AgentCreateParams) (string, error) {
+// it, with resources attached, in an environment with unrestricted
+// networking: the first such environment of the account, or a new one. It
+// returns the session id.
+func Session(ctx context.Context, client *qoder.Client, params *qoder.AgentCreateParams, resources ...qoder.SessionResourceParams) (string, error) {
 	var envID string
 	for env, err := range client.Environments.All(ctx, nil) {
 		if err != nil {
@@ -98,6 +99,7 @@ func Session(ctx context.Context, client *qoder.Client, params *qoder.AgentCreat
 	session, err := client.Sessions.Create(ctx, &qoder.SessionCreateParams{
 		Agent:         qoder.AgentRef{ID: agent.ID},
 		EnvironmentID: envID,
+		Resources:     resources,
 	})
 	if err != nil {
 		return "", err
