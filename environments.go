@@ -3,7 +3,6 @@ package qoder
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"iter"
 	"net/http"
 	"time"
@@ -23,7 +22,7 @@ type EnvironmentsService service
 // API: POST /environments
 func (s *EnvironmentsService) Create(ctx context.Context, params *EnvironmentCreateParams, opts ...RequestOption) (*Environment, error) {
 	if params == nil {
-		return nil, errors.New("qoder: environment create params are required")
+		return nil, errInvalidParams("environment create params are required")
 	}
 	return invoke[Environment](ctx, s.client, http.MethodPost, "environments", nil, params, opts)
 }
@@ -49,7 +48,7 @@ func (s *EnvironmentsService) Update(ctx context.Context, environmentID string, 
 		return nil, err
 	}
 	if params == nil {
-		return nil, errors.New("qoder: environment update params are required")
+		return nil, errInvalidParams("environment update params are required")
 	}
 	return invoke[Environment](ctx, s.client, http.MethodPost, path, nil, params, opts)
 }

@@ -7,8 +7,9 @@ import (
 )
 
 // ErrInvalidEvent is matched (errors.Is) by every error the SDK returns when
-// an input event breaks a documented rule, before anything is sent.
-var ErrInvalidEvent = errors.New("qoder: invalid input event")
+// an input event breaks a documented rule, before anything is sent. Such an
+// error matches [ErrInvalidRequest] as well.
+var ErrInvalidEvent error = &invalidParamsError{msg: "qoder: invalid input event"}
 
 // InputEvent is an event a client sends with EventsService.Send. It is
 // implemented, by value and by pointer, by [UserMessage], [UserInterrupt],

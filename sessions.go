@@ -3,7 +3,6 @@ package qoder
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"iter"
 	"net/http"
@@ -34,7 +33,7 @@ type SessionsService struct {
 // API: POST /sessions
 func (s *SessionsService) Create(ctx context.Context, params *SessionCreateParams, opts ...RequestOption) (*Session, error) {
 	if params == nil {
-		return nil, errors.New("qoder: session create params are required")
+		return nil, errInvalidParams("session create params are required")
 	}
 	if len(params.InitialEvents) > 0 {
 		if err := validateInputEvents(params.InitialEvents); err != nil {
@@ -65,7 +64,7 @@ func (s *SessionsService) Update(ctx context.Context, sessionID string, params *
 		return nil, err
 	}
 	if params == nil {
-		return nil, errors.New("qoder: session update params are required")
+		return nil, errInvalidParams("session update params are required")
 	}
 	return invoke[Session](ctx, s.client, http.MethodPost, path, nil, params, opts)
 }

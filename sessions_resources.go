@@ -3,7 +3,6 @@ package qoder
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"iter"
 	"net/http"
 	"time"
@@ -25,7 +24,7 @@ func (s *SessionResourcesService) Add(ctx context.Context, sessionID string, par
 		return nil, err
 	}
 	if params == nil {
-		return nil, errors.New("qoder: session resource add params are required")
+		return nil, errInvalidParams("session resource add params are required")
 	}
 	return invoke[SessionResource](ctx, s.client, http.MethodPost, path, nil, params, opts)
 }
@@ -51,7 +50,7 @@ func (s *SessionResourcesService) Update(ctx context.Context, sessionID, resourc
 		return nil, err
 	}
 	if params == nil {
-		return nil, errors.New("qoder: session resource update params are required")
+		return nil, errInvalidParams("session resource update params are required")
 	}
 	return invoke[SessionResource](ctx, s.client, http.MethodPost, path, nil, params, opts)
 }
