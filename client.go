@@ -15,8 +15,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/google/go-querystring/query"
 )
 
 // DefaultBaseURL is the base URL of the global region's Managed API.
@@ -357,7 +355,7 @@ func (c *Client) prepare(method, path string, q, body any, opts []RequestOption)
 	}
 	u := c.baseString + path
 	if q != nil {
-		values, err := query.Values(q)
+		values, err := encodeQuery(q)
 		if err != nil {
 			return nil, fmt.Errorf("qoder: %s /%s: encoding query: %w", method, path, err)
 		}
