@@ -27,8 +27,9 @@ type SessionsService struct {
 // Create creates a session, which starts idle. If the agent has MCP
 // servers, their tools are discovered during this call, which fails when a
 // server is unreachable or refuses the credentials of params.VaultIDs.
-// params.InitialEvents are checked like a batch of EventsService.Send
-// before anything is sent; a broken one fails with ErrInvalidEvent.
+// params.InitialEvents are checked before anything is sent: at most 50,
+// only user messages and outcome definitions, each valid as in a batch of
+// EventsService.Send; a broken one fails with ErrInvalidEvent.
 //
 // API: POST /sessions
 func (s *SessionsService) Create(ctx context.Context, params *SessionCreateParams, opts ...RequestOption) (*Session, error) {
@@ -36,7 +37,7 @@ func (s *SessionsService) Create(ctx context.Context, params *SessionCreateParam
 		return nil, errInvalidParams("session create params are required")
 	}
 	if len(params.InitialEvents) > 0 {
-		if err := validateInputEvents(params.InitialEvents); err != nil {
+		if err := validateInitialEvents(params.InitialEvents); err != nil {
 			return nil, err
 		}
 	}
@@ -396,9 +397,9 @@ type SessionCreateParams struct {
 	VaultIDs []string `json:"vault_ids,omitzero"`
 	// EnvironmentVariables is an EnvVarMap or an EnvVarString.
 	EnvironmentVariables EnvVars `json:"environment_variables,omitempty"`
-	// InitialEvents (at most 50: user messages and outcome definitions)
-	// are processed in order once the session exists, as if sent with
-	// EventsService.Send.
+	// InitialEvents (at most 50: UserMessage and UserDefineOutcome only,
+	// checked before sending) are processed in order once the session
+	// exists, as if sent with EventsService.Send.
 	InitialEvents []InputEvent `json:"initial_events,omitzero"`
 	// Budget sets a spending ceiling.
 	Budget SessionBudget `json:"budget,omitzero"`
