@@ -141,6 +141,8 @@ func (s *AgentVersionsService) All(ctx context.Context, agentID string, params *
 
 // Agent is an agent, or one version of it.
 type Agent struct {
+	resourceJSON
+
 	// ID is the agent's id, "agent_" and 32 hex digits.
 	ID string `json:"id"`
 	// Type is always "agent".
@@ -315,6 +317,8 @@ func (a *MultiagentAgent) UnmarshalJSON(data []byte) error {
 
 // DeletedAgent is the reply to [AgentsService.Delete].
 type DeletedAgent struct {
+	resourceJSON
+
 	// ID is the deleted agent's id.
 	ID string `json:"id"`
 	// Type names the reply's kind, such as "agent_deleted".

@@ -271,7 +271,8 @@ func (c *Client) path(template string, ids ...string) (string, error) {
 // sends the request with retries, turns an error status into *APIError, and
 // decodes a successful response into out (when out is non-nil). A call that
 // expects a result (out is non-nil) fails when the 2xx body is empty,
-// blank or null, unless it was made with acceptEmptyBody.
+// blank or null, unless it was made with acceptEmptyBody. A result that
+// embeds resourceJSON keeps the body as its Raw.
 func (c *Client) do(ctx context.Context, method, path string, query, body, out any, opts ...RequestOption) error {
 	req, err := c.prepare(method, path, query, body, opts)
 	if err != nil {
@@ -297,6 +298,7 @@ func (c *Client) do(ctx context.Context, method, path string, query, body, out a
 	if err := json.Unmarshal(data, out); err != nil {
 		return fmt.Errorf("qoder: %s /%s: decoding the %d response: %w", method, path, resp.StatusCode, err)
 	}
+	keepRawJSON(out, data)
 	return nil
 }
 

@@ -95,6 +95,8 @@ func (s *EnvironmentsService) Archive(ctx context.Context, environmentID string,
 
 // Environment is a container template for sessions.
 type Environment struct {
+	resourceJSON
+
 	// ID is the environment's id, "env_" and 32 hex digits.
 	ID string `json:"id"`
 	// Type is always "environment".
@@ -226,6 +228,8 @@ type Packages struct {
 
 // DeletedEnvironment is the reply to [EnvironmentsService.Delete].
 type DeletedEnvironment struct {
+	resourceJSON
+
 	// ID is the deleted environment's id.
 	ID string `json:"id"`
 	// Type names the reply's kind, such as "environment_deleted"; empty

@@ -90,3 +90,12 @@ func failHandler(t *testing.T) http.HandlerFunc {
 		http.Error(w, "unexpected", http.StatusTeapot)
 	}
 }
+
+// withoutRaw returns v with the JSON it kept (its Raw) dropped, for
+// comparing a decoded resource with one written by hand.
+func withoutRaw[T any](v T) T {
+	if k, ok := any(&v).(rawKeeper); ok {
+		k.keepRaw(nil)
+	}
+	return v
+}

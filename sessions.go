@@ -124,6 +124,8 @@ func (s *SessionsService) Cancel(ctx context.Context, sessionID string, opts ...
 
 // Session is a session.
 type Session struct {
+	resourceJSON
+
 	// ID is the session's id, "sess_" and 32 hex digits.
 	ID string `json:"id"`
 	// Type is always "session".
@@ -361,6 +363,8 @@ func (s EnvVarString) Map() (EnvVarMap, error) {
 
 // DeletedSession is the reply to [SessionsService.Delete].
 type DeletedSession struct {
+	resourceJSON
+
 	// ID is the deleted session's id.
 	ID string `json:"id"`
 	// Type names the reply's kind, such as "session_deleted".
@@ -371,6 +375,8 @@ type DeletedSession struct {
 
 // SessionCancelResult is the reply to [SessionsService.Cancel].
 type SessionCancelResult struct {
+	resourceJSON
+
 	// ID is the session's id.
 	ID string `json:"id"`
 	// Type is "session".

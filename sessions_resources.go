@@ -87,6 +87,8 @@ func (s *SessionResourcesService) Delete(ctx context.Context, sessionID, resourc
 // discriminated by Type; fields that do not belong to its Type are empty.
 // Authorization tokens are write-only and never returned.
 type SessionResource struct {
+	resourceJSON
+
 	// ID is the resource's id, such as "sesr_...".
 	ID string `json:"id,omitempty"`
 	// Type is the kind of resource, such as SessionResourceFile.
@@ -167,6 +169,8 @@ const (
 
 // DeletedSessionResource is the reply to [SessionResourcesService.Delete].
 type DeletedSessionResource struct {
+	resourceJSON
+
 	// ID is the detached resource's id.
 	ID string `json:"id"`
 	// Type names the reply's kind, such as "session_resource_deleted".
