@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"iter"
 	"net/http"
 	"time"
@@ -28,7 +27,7 @@ type AgentsService struct {
 // API: POST /agents
 func (s *AgentsService) Create(ctx context.Context, params *AgentCreateParams, opts ...RequestOption) (*Agent, error) {
 	if params == nil {
-		return nil, errors.New("qoder: agent create params are required")
+		return nil, errInvalidParams("agent create params are required")
 	}
 	return invoke[Agent](ctx, s.client, http.MethodPost, "agents", nil, params, opts)
 }
@@ -54,7 +53,7 @@ func (s *AgentsService) GetVersion(ctx context.Context, agentID string, n int, o
 		return nil, err
 	}
 	if n < 1 {
-		return nil, errors.New("qoder: agent version must be 1 or more")
+		return nil, errInvalidParams("agent version must be 1 or more")
 	}
 	return invoke[Agent](ctx, s.client, http.MethodGet, path, &agentGetQuery{Version: n}, nil, opts)
 }
@@ -71,7 +70,7 @@ func (s *AgentsService) Update(ctx context.Context, agentID string, params *Agen
 		return nil, err
 	}
 	if params == nil {
-		return nil, errors.New("qoder: agent update params are required")
+		return nil, errInvalidParams("agent update params are required")
 	}
 	return invoke[Agent](ctx, s.client, http.MethodPost, path, nil, params, opts)
 }
@@ -142,6 +141,8 @@ func (s *AgentVersionsService) All(ctx context.Context, agentID string, params *
 
 // Agent is an agent, or one version of it.
 type Agent struct {
+	resourceJSON
+
 	// ID is the agent's id, "agent_" and 32 hex digits.
 	ID string `json:"id"`
 	// Type is always "agent".
@@ -316,6 +317,8 @@ func (a *MultiagentAgent) UnmarshalJSON(data []byte) error {
 
 // DeletedAgent is the reply to [AgentsService.Delete].
 type DeletedAgent struct {
+	resourceJSON
+
 	// ID is the deleted agent's id.
 	ID string `json:"id"`
 	// Type names the reply's kind, such as "agent_deleted".

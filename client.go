@@ -15,8 +15,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/google/go-querystring/query"
 )
 
 // DefaultBaseURL is the base URL of the global region's Managed API.
@@ -104,13 +102,17 @@ type service struct{ client *Client }
 // of the environment variables QODER_PAT, QODER_PERSONAL_ACCESS_TOKEN and
 // QODER_ACCESS_TOKEN. The base URL comes from [WithBaseURL]; without it,
 // from QODER_BASE_URL, else [DefaultBaseURL]. NewClient fails when no token
-// is found or the base URL is malformed.
+// is found, when WithToken is given an empty one, or when the base URL is
+// malformed (the error quotes the URL as given, without its password).
 func NewClient(opts ...Option) (*Client, error) {
 	cfg := clientConfig{maxRetries: 2, headers: make(http.Header)}
 	for _, opt := range opts {
 		if opt != nil {
 			opt(&cfg)
 		}
+	}
+	if cfg.tokenSet && strings.TrimSpace(cfg.token) == "" {
+		return nil, errors.New("qoder: WithToken was given an empty token")
 	}
 	if cfg.token == "" {
 		for _, name := range tokenEnvVars {
@@ -186,23 +188,30 @@ func NewClient(opts ...Option) (*Client, error) {
 }
 
 // parseBaseURL checks that raw is an absolute http(s) URL and gives it a
-// trailing slash, so that relative paths resolve beneath it.
+// trailing slash, so that relative paths resolve beneath it. Its errors
+// quote raw as the caller wrote it (see shownURL).
 func parseBaseURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
-		return nil, fmt.Errorf("qoder: invalid base URL: %w", err)
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		return nil, fmt.Errorf("qoder: invalid base URL %q: %w", shownURL(raw), err)
 	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("qoder: invalid base URL %q: scheme must be http or https", u.Redacted())
+	var problem string
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		problem = "scheme must be http or https"
+	case u.Host == "":
+		problem = "no host"
+	case u.User != nil:
+		problem = "user info is not allowed (use WithToken)"
+	case u.RawQuery != "" || u.Fragment != "":
+		problem = "query and fragment are not allowed"
 	}
-	if u.Host == "" {
-		return nil, fmt.Errorf("qoder: invalid base URL %q: no host", u.Redacted())
-	}
-	if u.User != nil {
-		return nil, errors.New("qoder: invalid base URL: user info is not allowed (use WithToken)")
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("qoder: invalid base URL %q: query and fragment are not allowed", u.Redacted())
+	if problem != "" {
+		return nil, fmt.Errorf("qoder: invalid base URL %q: %s", shownURL(raw), problem)
 	}
 	if !strings.HasSuffix(u.Path, "/") {
 		u.Path += "/"
@@ -211,6 +220,34 @@ func parseBaseURL(raw string) (*url.URL, error) {
 		}
 	}
 	return u, nil
+}
+
+// shownURL is raw as the caller passed it, unescaped, except that the
+// password of a user info part reads "xxxxx". The user info is found
+// textually (the last "@" before the path), so that even a URL that does
+// not parse never shows its password.
+func shownURL(raw string) string {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		scheme, rest = "", raw
+	}
+	authority := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		authority = rest[:i]
+	}
+	at := strings.LastIndexByte(authority, '@')
+	if at < 0 {
+		return raw
+	}
+	user, _, hasPassword := strings.Cut(authority[:at], ":")
+	if !hasPassword {
+		return raw
+	}
+	shown := user + ":xxxxx" + rest[at:]
+	if ok {
+		shown = scheme + "://" + shown
+	}
+	return shown
 }
 
 // BaseURL returns the base URL requests are sent to, with a trailing slash.
@@ -244,7 +281,7 @@ func (c *Client) path(template string, ids ...string) (string, error) {
 			return "", fmt.Errorf("qoder: internal error: path %q has fewer placeholders than ids", template)
 		}
 		if id == "" {
-			return "", fmt.Errorf("qoder: %s is required", rest[open+1:closing])
+			return "", errInvalidParams("%s is required", rest[open+1:closing])
 		}
 		b.WriteString(rest[:open])
 		b.WriteString(url.PathEscape(id))
@@ -261,7 +298,8 @@ func (c *Client) path(template string, ids ...string) (string, error) {
 // sends the request with retries, turns an error status into *APIError, and
 // decodes a successful response into out (when out is non-nil). A call that
 // expects a result (out is non-nil) fails when the 2xx body is empty,
-// blank or null, unless it was made with acceptEmptyBody.
+// blank or null, unless it was made with acceptEmptyBody. A result that
+// embeds resourceJSON keeps the body as its Raw.
 func (c *Client) do(ctx context.Context, method, path string, query, body, out any, opts ...RequestOption) error {
 	req, err := c.prepare(method, path, query, body, opts)
 	if err != nil {
@@ -287,6 +325,7 @@ func (c *Client) do(ctx context.Context, method, path string, query, body, out a
 	if err := json.Unmarshal(data, out); err != nil {
 		return fmt.Errorf("qoder: %s /%s: decoding the %d response: %w", method, path, resp.StatusCode, err)
 	}
+	keepRawJSON(out, data)
 	return nil
 }
 
@@ -360,7 +399,7 @@ func (c *Client) prepare(method, path string, q, body any, opts []RequestOption)
 	}
 	u := c.baseString + path
 	if q != nil {
-		values, err := query.Values(q)
+		values, err := encodeQuery(q)
 		if err != nil {
 			return nil, fmt.Errorf("qoder: %s /%s: encoding query: %w", method, path, err)
 		}

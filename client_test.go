@@ -36,6 +36,8 @@ func TestNewClientToken(t *testing.T) {
 		{name: "QODER_ACCESS_TOKEN third", env: map[string]string{"QODER_ACCESS_TOKEN": "jwt.sat"}, want: "jwt.sat"},
 		{name: "blank variables are skipped", env: map[string]string{"QODER_PAT": "  ", "QODER_ACCESS_TOKEN": "pt-3"}, want: "pt-3"},
 		{name: "none", error: true},
+		{name: "explicitly empty token is an error, not a fallback", env: map[string]string{"QODER_PAT": "pt-env"}, opts: []Option{WithToken("")}, error: true},
+		{name: "explicitly blank token is an error", env: map[string]string{"QODER_PAT": "pt-env"}, opts: []Option{WithToken(" \t")}, error: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -45,8 +47,13 @@ func TestNewClientToken(t *testing.T) {
 			c, err := NewClient(tt.opts...)
 			if tt.error {
 				require.Error(t, err)
-				assert.Contains(t, err.Error(), "QODER_PAT")
+				assert.Nil(t, c)
 				assert.Contains(t, err.Error(), "WithToken")
+				if len(tt.opts) == 0 {
+					assert.Contains(t, err.Error(), "QODER_PAT")
+				} else {
+					assert.Contains(t, err.Error(), "empty token")
+				}
 				return
 			}
 			require.NoError(t, err)
@@ -75,6 +82,10 @@ func TestNewClientBaseURL(t *testing.T) {
 		{name: "unparsable", opt: "http://[::1", wantErr: "invalid base URL"},
 		{name: "user info", opt: "https://user:secret@example.com/", wantErr: "user info"},
 		{name: "query", opt: "https://example.com/?a=b", wantErr: "query"},
+		{name: "shown as passed, unescaped", opt: "not a url", wantErr: `invalid base URL "not a url": scheme must be http or https`},
+		{name: "unparsable shown as passed", opt: "http://[::1 x", wantErr: `invalid base URL "http://[::1 x": `},
+		{name: "password hidden, rest as passed", opt: "ftp://me:secret@host name/p q", wantErr: `invalid base URL "ftp://me:xxxxx@host name/p q"`},
+		{name: "password hidden in user info error", opt: "https://me:secret@example.com/a b", wantErr: `invalid base URL "https://me:xxxxx@example.com/a b": user info`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

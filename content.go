@@ -40,6 +40,19 @@ type ContentBlock struct {
 	Citations *Citations       `json:"citations,omitempty"`
 }
 
+// MarshalJSON encodes the block; a text block always has its "text" key,
+// even when the text is empty, as the API requires.
+func (b ContentBlock) MarshalJSON() ([]byte, error) {
+	type plain ContentBlock
+	if b.Type != ContentBlockTypeText {
+		return json.Marshal(plain(b))
+	}
+	return json.Marshal(struct {
+		plain
+		Text string `json:"text"`
+	}{plain(b), b.Text})
+}
+
 // Citations configures citations for a search_result block.
 type Citations struct {
 	Enabled bool `json:"enabled"`

@@ -25,9 +25,6 @@ type DeploymentsService struct {
 	Runs *DeploymentsRunsService
 }
 
-// maxInitialEvents is the most initial events a deployment may hold.
-const maxInitialEvents = 50
-
 // Create creates a deployment. It is active at once and fires on its
 // schedule; without one it runs only through [DeploymentsService.Run].
 // The SDK checks before sending that there are 1 to 50 initial events of

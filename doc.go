@@ -45,7 +45,11 @@
 //	if errors.As(err, &apiErr) { log.Print(apiErr.RequestID) }
 //	if errors.Is(err, qoder.ErrNotFound) { ... }
 //
-// When the context ends, methods return ctx.Err() itself.
+// [ErrInvalidRequest] also matches every call the SDK refuses before
+// sending anything (an empty path id, nil params where a method needs them,
+// an input event that breaks a documented rule), so one errors.Is covers
+// local and server rejections alike; errors.As with *APIError tells them
+// apart. When the context ends, methods return ctx.Err() itself.
 //
 // # Retries
 //

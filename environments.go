@@ -3,7 +3,6 @@ package qoder
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"iter"
 	"net/http"
 	"time"
@@ -28,7 +27,7 @@ type EnvironmentsService struct {
 // API: POST /environments
 func (s *EnvironmentsService) Create(ctx context.Context, params *EnvironmentCreateParams, opts ...RequestOption) (*Environment, error) {
 	if params == nil {
-		return nil, errors.New("qoder: environment create params are required")
+		return nil, errInvalidParams("environment create params are required")
 	}
 	return invoke[Environment](ctx, s.client, http.MethodPost, "environments", nil, params, opts)
 }
@@ -54,7 +53,7 @@ func (s *EnvironmentsService) Update(ctx context.Context, environmentID string, 
 		return nil, err
 	}
 	if params == nil {
-		return nil, errors.New("qoder: environment update params are required")
+		return nil, errInvalidParams("environment update params are required")
 	}
 	return invoke[Environment](ctx, s.client, http.MethodPost, path, nil, params, opts)
 }
@@ -101,6 +100,8 @@ func (s *EnvironmentsService) Archive(ctx context.Context, environmentID string,
 
 // Environment is a container template for sessions.
 type Environment struct {
+	resourceJSON
+
 	// ID is the environment's id, "env_" and 32 hex digits.
 	ID string `json:"id"`
 	// Type is always "environment".
@@ -232,6 +233,8 @@ type Packages struct {
 
 // DeletedEnvironment is the reply to [EnvironmentsService.Delete].
 type DeletedEnvironment struct {
+	resourceJSON
+
 	// ID is the deleted environment's id.
 	ID string `json:"id"`
 	// Type names the reply's kind, such as "environment_deleted"; empty

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -18,8 +19,16 @@ import (
 // through errors.Is:
 //
 //	if errors.Is(err, qoder.ErrNotFound) { ... }
+//
+// ErrInvalidRequest also matches every call the SDK refuses before sending
+// anything, so one check covers local and server rejections alike.
 var (
-	// ErrInvalidRequest matches 400 responses and invalid_request_error.
+	// ErrInvalidRequest matches 400 responses and invalid_request_error,
+	// and the SDK's own checks, made before any I/O: an empty path id
+	// ("qoder: agent_id is required"), nil params where a method needs
+	// them, an out-of-range argument, and an input event that breaks a
+	// documented rule (which matches [ErrInvalidEvent] too). A local
+	// rejection is not an *APIError: errors.As tells the two apart.
 	ErrInvalidRequest = errors.New("qoder: invalid request")
 	// ErrAuthentication matches 401 responses and authentication_error.
 	ErrAuthentication = errors.New("qoder: authentication failed")
@@ -51,6 +60,22 @@ const (
 	ErrorTypeAPI                 = "api_error"
 	ErrorTypeFeatureNotAvailable = "feature_not_available"
 )
+
+// invalidParamsError is the error of a call the SDK refuses before sending
+// anything. It reads as its message alone and matches [ErrInvalidRequest].
+type invalidParamsError struct{ msg string }
+
+// errInvalidParams returns an *invalidParamsError whose message is
+// "qoder: " followed by the formatted text.
+func errInvalidParams(format string, args ...any) error {
+	return &invalidParamsError{msg: "qoder: " + fmt.Sprintf(format, args...)}
+}
+
+// Error returns the message.
+func (e *invalidParamsError) Error() string { return e.msg }
+
+// Is reports whether target is ErrInvalidRequest.
+func (e *invalidParamsError) Is(target error) bool { return target == ErrInvalidRequest }
 
 // maxErrorBodySize bounds how much of an error response is kept.
 const maxErrorBodySize = 1 << 20

@@ -244,3 +244,46 @@ func TestAPIError_echoedTokenIsRedacted(t *testing.T) {
 		})
 	}
 }
+
+func TestLocalRejectionsMatchErrInvalidRequest(t *testing.T) {
+	t.Parallel()
+	c, _ := newTestClient(t)
+	ctx := t.Context()
+	tests := []struct {
+		name    string
+		call    func() error
+		message string
+		event   bool
+	}{
+		{"empty path id", func() error { _, err := c.Agents.Get(ctx, ""); return err }, "qoder: agent_id is required", false},
+		{"nil agent create params", func() error { _, err := c.Agents.Create(ctx, nil); return err }, "qoder: agent create params are required", false},
+		{"nil agent update params", func() error { _, err := c.Agents.Update(ctx, "agent_1", nil); return err }, "qoder: agent update params are required", false},
+		{"agent version 0", func() error { _, err := c.Agents.GetVersion(ctx, "agent_1", 0); return err }, "qoder: agent version must be 1 or more", false},
+		{"nil environment create params", func() error { _, err := c.Environments.Create(ctx, nil); return err }, "qoder: environment create params are required", false},
+		{"nil environment update params", func() error { _, err := c.Environments.Update(ctx, "env_1", nil); return err }, "qoder: environment update params are required", false},
+		{"nil session create params", func() error { _, err := c.Sessions.Create(ctx, nil); return err }, "qoder: session create params are required", false},
+		{"nil session update params", func() error { _, err := c.Sessions.Update(ctx, "sess_1", nil); return err }, "qoder: session update params are required", false},
+		{"nil resource add params", func() error { _, err := c.Sessions.Resources.Add(ctx, "sess_1", nil); return err }, "qoder: session resource add params are required", false},
+		{"empty session id on send", func() error { _, err := c.Events.SendMessage(ctx, "", "hi"); return err }, "qoder: session_id is required", false},
+		{"empty batch", func() error { _, err := c.Events.Send(ctx, "sess_1", nil); return err }, "", true},
+		{"broken input event", func() error {
+			_, err := c.Events.Send(ctx, "sess_1", []InputEvent{UserMessage{}})
+			return err
+		}, "", true},
+		{"empty message", func() error { _, err := c.Events.SendMessage(ctx, "sess_1", ""); return err }, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := tt.call()
+			require.Error(t, err)
+			assert.ErrorIs(t, err, ErrInvalidRequest)
+			assert.Equal(t, tt.event, errors.Is(err, ErrInvalidEvent))
+			var apiErr *APIError
+			assert.False(t, errors.As(err, &apiErr), "a local rejection is not an *APIError")
+			if tt.message != "" {
+				assert.Equal(t, tt.message, err.Error())
+			}
+		})
+	}
+}

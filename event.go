@@ -145,6 +145,7 @@ var eventKinds = func() map[string]eventKind {
 		kindOf[SessionThreadStatusIdleEvent](EventTypeSessionThreadStatusIdle),
 		kindOf[SessionThreadStatusRescheduledEvent](EventTypeSessionThreadStatusRescheduled),
 		kindOf[SessionThreadStatusTerminatedEvent](EventTypeSessionThreadStatusTerminated),
+		kindOf[SessionUsageEvent](EventTypeSessionUsage),
 
 		kindOf[SpanModelRequestStartEvent](EventTypeSpanModelRequestStart),
 		kindOf[SpanModelRequestEndEvent](EventTypeSpanModelRequestEnd),

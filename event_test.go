@@ -217,6 +217,12 @@ func TestDecodeEvent_fixtures(t *testing.T) {
 			assert.Equal(t, "reviewer", ev.(*SessionThreadStatusTerminatedEvent).AgentName)
 			assert.False(t, isTerminalEvent(ev), "a thread ending does not end the session")
 		}},
+		{EventTypeSessionUsage, func(t *testing.T, ev Event) {
+			e := ev.(*SessionUsageEvent)
+			assert.Equal(t, SessionUsage{TotalCredits: 3.75, InputTokens: 18240, OutputTokens: 2210, CacheReadInputTokens: 12000,
+				CacheCreation: UsageCacheCreation{Ephemeral5mInputTokens: 640}, ServerToolUse: UsageServerToolUse{WebFetchRequests: 1, WebSearchRequests: 2}}, e.Usage)
+			assert.Equal(t, &SessionBudget{Type: "list_cost", MaxListCost: 25.5}, e.Budget)
+		}},
 		{EventTypeSpanModelRequestStart, func(t *testing.T, ev Event) {
 			assert.IsType(t, &SpanModelRequestStartEvent{}, ev)
 		}},
@@ -883,4 +889,35 @@ func BenchmarkDecodeEvent(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestDecodeEvent_legacySpanFields checks the fields older API versions
+// send on span.model_request_start and span.model_request_end.
+func TestDecodeEvent_legacySpanFields(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		data string
+		want Event
+	}{
+		{"start with model and span id",
+			`{"id":"evt_1","type":"span.model_request_start","model":"qoder-max","span_id":"span_7"}`,
+			&SpanModelRequestStartEvent{EventMeta: EventMeta{ID: "evt_1", Type: EventTypeSpanModelRequestStart}, Model: "qoder-max", SpanID: "span_7"}},
+		{"end with span id and usage",
+			`{"id":"evt_2","type":"span.model_request_end","span_id":"span_7","usage":{"input_tokens":120,"output_tokens":30}}`,
+			&SpanModelRequestEndEvent{EventMeta: EventMeta{ID: "evt_2", Type: EventTypeSpanModelRequestEnd}, SpanID: "span_7",
+				Usage: &ModelUsage{InputTokens: Ptr[int64](120), OutputTokens: Ptr[int64](30)}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ev := decodeEvent("", []byte(tt.data))
+			if u, ok := ev.(*UnknownEvent); ok {
+				require.NoError(t, u.Err)
+			}
+			tt.want.(decodable).setDecoded(tt.want.EventType(), []byte(tt.data))
+			assert.Equal(t, tt.want, ev)
+			assertFastMatchesSlow(t, tt.want.EventType(), []byte(tt.data))
+		})
+	}
 }

@@ -41,6 +41,9 @@ const (
 	EventTypeSessionThreadStatusIdle        = "session.thread_status_idle"
 	EventTypeSessionThreadStatusRescheduled = "session.thread_status_rescheduled"
 	EventTypeSessionThreadStatusTerminated  = "session.thread_status_terminated"
+	// EventTypeSessionUsage is the official SDK's session usage event; Qoder
+	// does not list it.
+	EventTypeSessionUsage = "session.usage"
 
 	EventTypeSpanModelRequestStart        = "span.model_request_start"
 	EventTypeSpanModelRequestEnd          = "span.model_request_end"
@@ -581,6 +584,17 @@ type SessionUpdatedEvent struct {
 	Budget json.RawMessage `json:"budget,omitzero"`
 }
 
+// SessionUsageEvent is a session.usage: a snapshot of what the session has
+// used, and its budget. It comes from the official SDK's types; Qoder does
+// not list it. Read Usage as a snapshot and never add snapshots up.
+type SessionUsageEvent struct {
+	EventMeta
+	// Usage is the session's cumulative usage so far.
+	Usage SessionUsage `json:"usage,omitzero"`
+	// Budget is the session's spending limit; nil when it has none.
+	Budget *SessionBudget `json:"budget,omitempty"`
+}
+
 // SessionDeletedEvent is a session.deleted: the session was deleted.
 type SessionDeletedEvent struct {
 	EventMeta
@@ -625,6 +639,11 @@ type SessionThreadStatusTerminatedEvent struct {
 // SpanModelRequestStartEvent is a span.model_request_start: a model call began.
 type SpanModelRequestStartEvent struct {
 	EventMeta
+	// Model and SpanID are sent by older API versions only: the id of the
+	// model called and the id of the span, which the matching
+	// span.model_request_end repeats.
+	Model  string `json:"model,omitempty"`
+	SpanID string `json:"span_id,omitempty"`
 }
 
 // SpanModelRequestEndEvent is a span.model_request_end: a model call ended
@@ -636,6 +655,11 @@ type SpanModelRequestEndEvent struct {
 	IsError             bool   `json:"is_error"`
 	// ModelUsage is nil when the server has no usage data.
 	ModelUsage *ModelUsage `json:"model_usage,omitempty"`
+	// SpanID and Usage are sent by older API versions only: the id of the
+	// span the request began (its span.model_request_start's SpanID) and
+	// what it used, in place of ModelUsage; Usage is nil when absent.
+	SpanID string      `json:"span_id,omitempty"`
+	Usage  *ModelUsage `json:"usage,omitempty"`
 }
 
 // SpanOutcomeEvaluationStartEvent is a span.outcome_evaluation_start: an

@@ -61,6 +61,10 @@ type StreamParams struct {
 	EventDeltas []string `url:"event_deltas,brackets,omitempty"`
 	// Types, when set, asks the server to send only these event types.
 	Types []string `url:"types,brackets,omitempty"`
+	// Type is the single type filter: one event type, or several separated
+	// by commas ("agent.message,session.status_idle"). It may be combined
+	// with Types.
+	Type string `url:"type,omitempty"`
 
 	// NoResume turns reconnecting off: the stream ends at the first drop
 	// with io.ErrUnexpectedEOF or the read error.

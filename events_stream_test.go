@@ -21,11 +21,12 @@ func TestStream_queryParams(t *testing.T) {
 	s := openTestStream(t, t.Context(), c, &StreamParams{
 		EventDeltas: []string{EventTypeAgentMessage, EventTypeAgentThinking},
 		Types:       []string{EventTypeAgentMessage},
+		Type:        "agent.message,session.status_idle",
 	})
 	collectStream(t, s, streamWait)
 	reqs := rr.list()
 	require.Len(t, reqs, 1)
-	assert.Equal(t, "event_deltas%5B%5D=agent.message&event_deltas%5B%5D=agent.thinking&types%5B%5D=agent.message", reqs[0].rawQuery)
+	assert.Equal(t, "event_deltas%5B%5D=agent.message&event_deltas%5B%5D=agent.thinking&type=agent.message%2Csession.status_idle&types%5B%5D=agent.message", reqs[0].rawQuery)
 	assert.Equal(t, "/api-test/sessions/"+streamSessionID+"/events/stream", reqs[0].path)
 }
 

@@ -653,3 +653,12 @@ const (
 	// that has not ended by then hangs.
 	streamWait = 10 * time.Second
 )
+
+// withoutRaw returns v with the JSON it kept (its Raw) dropped, for
+// comparing a decoded resource with one written by hand.
+func withoutRaw[T any](v T) T {
+	if k, ok := any(&v).(rawKeeper); ok {
+		k.keepRaw(nil)
+	}
+	return v
+}

@@ -7,8 +7,9 @@ import (
 )
 
 // ErrInvalidEvent is matched (errors.Is) by every error the SDK returns when
-// an input event breaks a documented rule, before anything is sent.
-var ErrInvalidEvent = errors.New("qoder: invalid input event")
+// an input event breaks a documented rule, before anything is sent. Such an
+// error matches [ErrInvalidRequest] as well.
+var ErrInvalidEvent error = &invalidParamsError{msg: "qoder: invalid input event"}
 
 // InputEvent is an event a client sends with EventsService.Send. It is
 // implemented, by value and by pointer, by [UserMessage], [UserInterrupt],
@@ -323,7 +324,8 @@ func (e SystemMessage) validate() error {
 }
 
 // validateBlocks checks the documented shape of content blocks: each has a
-// type, and image and document blocks have a source with a type.
+// type, and image and document blocks have a source with a type and the
+// data that type needs (see validateSource).
 func validateBlocks(field string, blocks []ContentBlock) error {
 	for i, b := range blocks {
 		switch b.Type {
@@ -333,7 +335,63 @@ func validateBlocks(field string, blocks []ContentBlock) error {
 			if b.Source == nil || b.Source.Type == "" {
 				return fmt.Errorf("%s[%d]: %s block needs a source with a type", field, i, b.Type)
 			}
+			if err := validateSource(b.Type, *b.Source); err != nil {
+				return fmt.Errorf("%s[%d].source: %w", field, i, err)
+			}
 		}
 	}
 	return nil
+}
+
+// validateSource checks that the source of an image or document block
+// carries what its type needs: base64 its data and media type, text (for
+// documents only) its data, url the URL, file the file id.
+func validateSource(block ContentBlockType, src ContentSource) error {
+	switch src.Type {
+	case ContentSourceTypeBase64:
+		if src.Data == "" {
+			return errors.New(`a "base64" source needs data`)
+		}
+		if src.MediaType == "" {
+			return errors.New(`a "base64" source needs a media_type`)
+		}
+	case ContentSourceTypeText:
+		if block != ContentBlockTypeDocument {
+			return fmt.Errorf(`a "text" source is for document blocks, not %s`, block)
+		}
+		if src.Data == "" {
+			return errors.New(`a "text" source needs data`)
+		}
+	case ContentSourceTypeURL:
+		if src.URL == "" {
+			return errors.New(`a "url" source needs a url`)
+		}
+	case ContentSourceTypeFile:
+		if src.FileID == "" {
+			return errors.New(`a "file" source needs a file_id`)
+		}
+	}
+	return nil
+}
+
+// maxInitialEvents is how many initial_events a session create, or a
+// deployment, may carry.
+const maxInitialEvents = 50
+
+// validateInitialEvents checks a session create's initial_events: at most
+// maxInitialEvents, each a user.message or a user.define_outcome, and each
+// valid as in a batch of EventsService.Send.
+func validateInitialEvents(events []InputEvent) error {
+	if len(events) > maxInitialEvents {
+		return fmt.Errorf("%w: initial_events holds %d events, more than %d", ErrInvalidEvent, len(events), maxInitialEvents)
+	}
+	for i, ev := range events {
+		if isNilInputEvent(ev) {
+			continue // reported by validateInputEvents
+		}
+		if typ := ev.inputEventType(); typ != EventTypeUserMessage && typ != EventTypeUserDefineOutcome {
+			return &inputEventError{index: i, typ: typ, msg: "initial_events may hold only user.message and user.define_outcome"}
+		}
+	}
+	return validateInputEvents(events)
 }

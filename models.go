@@ -33,6 +33,8 @@ func (s *ModelsService) All(ctx context.Context, params *ModelListParams, opts .
 
 // Model is a model of the catalog; its ID is what [ModelConfig.ID] takes.
 type Model struct {
+	resourceJSON
+
 	// ID is the model id, such as "ultimate" or "auto".
 	ID string `json:"id"`
 	// Type is always "model".

@@ -30,7 +30,7 @@ func TestModelsService_List(t *testing.T) {
 		MaxInputTokens:          1000000,
 		DefaultContextWindow:    200000,
 		AvailableContextWindows: []int{200000, 400000, 1000000},
-	}, page.Data[0])
+	}, withoutRaw(page.Data[0]))
 	auto := page.Data[1]
 	assert.Equal(t, "auto", auto.ID)
 	assert.True(t, auto.IsNew)

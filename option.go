@@ -11,6 +11,7 @@ type Option func(*clientConfig)
 // clientConfig collects options before NewClient validates them.
 type clientConfig struct {
 	token      string
+	tokenSet   bool // WithToken was given, even with ""
 	baseURL    string
 	httpClient *http.Client
 	maxRetries int
@@ -21,9 +22,12 @@ type clientConfig struct {
 
 // WithToken sets the bearer token (a personal access token "pt-…" or a
 // service account token). Without it NewClient reads QODER_PAT,
-// QODER_PERSONAL_ACCESS_TOKEN and QODER_ACCESS_TOKEN, in that order.
+// QODER_PERSONAL_ACCESS_TOKEN and QODER_ACCESS_TOKEN, in that order. An
+// empty (or blank) token is an error from NewClient, not a fallback to the
+// environment: a token variable that is unexpectedly empty is caught
+// instead of silently replaced.
 func WithToken(token string) Option {
-	return func(c *clientConfig) { c.token = token }
+	return func(c *clientConfig) { c.token, c.tokenSet = token, true }
 }
 
 // WithBaseURL sets the API base URL, such as [DefaultBaseURL] or

@@ -2,6 +2,7 @@ package qoder
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"hash/maphash"
 	"iter"
@@ -15,7 +16,10 @@ import (
 // after_id or before_id parameter) and opaque tokens (NextPage, followed
 // with the page parameter). Every All method follows whichever it finds.
 type Page[T any] struct {
-	// Data holds the items of the page.
+	resourceJSON
+
+	// Data holds the items of the page; each resource keeps its own JSON
+	// (its Raw).
 	Data []T `json:"data"`
 	// FirstID is the id of the first item; empty when the page is empty.
 	FirstID string `json:"first_id"`
@@ -26,6 +30,34 @@ type Page[T any] struct {
 	// NextPage is the opaque token of the next page, passed back as the
 	// page parameter; empty on the last page.
 	NextPage string `json:"next_page"`
+}
+
+// pageFields is Page without its methods, for decoding.
+type pageFields[T any] Page[T]
+
+// UnmarshalJSON decodes a page. When the items keep their JSON (they embed
+// resourceJSON), each item is decoded from its own bytes, which become its
+// Raw; the items All yields are those same values.
+func (p *Page[T]) UnmarshalJSON(data []byte) error {
+	if _, keeps := any(new(T)).(rawKeeper); !keeps {
+		return json.Unmarshal(data, (*pageFields[T])(p))
+	}
+	var env pageFields[json.RawMessage]
+	if err := json.Unmarshal(data, &env); err != nil {
+		return err
+	}
+	items := make([]T, len(env.Data))
+	for i, raw := range env.Data {
+		if err := json.Unmarshal(raw, &items[i]); err != nil {
+			return fmt.Errorf("data[%d]: %w", i, err)
+		}
+		keepRawJSON(&items[i], raw)
+	}
+	if env.Data == nil {
+		items = nil
+	}
+	*p = Page[T]{Data: items, FirstID: env.FirstID, LastID: env.LastID, HasMore: env.HasMore, NextPage: env.NextPage}
+	return nil
 }
 
 // pageCursor points at the cursor fields of a list's params; a nil pointer

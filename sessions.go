@@ -3,7 +3,6 @@ package qoder
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"iter"
 	"net/http"
@@ -28,16 +27,17 @@ type SessionsService struct {
 // Create creates a session, which starts idle. If the agent has MCP
 // servers, their tools are discovered during this call, which fails when a
 // server is unreachable or refuses the credentials of params.VaultIDs.
-// params.InitialEvents are checked like a batch of EventsService.Send
-// before anything is sent; a broken one fails with ErrInvalidEvent.
+// params.InitialEvents are checked before anything is sent: at most 50,
+// only user messages and outcome definitions, each valid as in a batch of
+// EventsService.Send; a broken one fails with ErrInvalidEvent.
 //
 // API: POST /sessions
 func (s *SessionsService) Create(ctx context.Context, params *SessionCreateParams, opts ...RequestOption) (*Session, error) {
 	if params == nil {
-		return nil, errors.New("qoder: session create params are required")
+		return nil, errInvalidParams("session create params are required")
 	}
 	if len(params.InitialEvents) > 0 {
-		if err := validateInputEvents(params.InitialEvents); err != nil {
+		if err := validateInitialEvents(params.InitialEvents); err != nil {
 			return nil, err
 		}
 	}
@@ -65,7 +65,7 @@ func (s *SessionsService) Update(ctx context.Context, sessionID string, params *
 		return nil, err
 	}
 	if params == nil {
-		return nil, errors.New("qoder: session update params are required")
+		return nil, errInvalidParams("session update params are required")
 	}
 	return invoke[Session](ctx, s.client, http.MethodPost, path, nil, params, opts)
 }
@@ -124,6 +124,8 @@ func (s *SessionsService) Cancel(ctx context.Context, sessionID string, opts ...
 
 // Session is a session.
 type Session struct {
+	resourceJSON
+
 	// ID is the session's id, "sess_" and 32 hex digits.
 	ID string `json:"id"`
 	// Type is always "session".
@@ -361,6 +363,8 @@ func (s EnvVarString) Map() (EnvVarMap, error) {
 
 // DeletedSession is the reply to [SessionsService.Delete].
 type DeletedSession struct {
+	resourceJSON
+
 	// ID is the deleted session's id.
 	ID string `json:"id"`
 	// Type names the reply's kind, such as "session_deleted".
@@ -371,6 +375,8 @@ type DeletedSession struct {
 
 // SessionCancelResult is the reply to [SessionsService.Cancel].
 type SessionCancelResult struct {
+	resourceJSON
+
 	// ID is the session's id.
 	ID string `json:"id"`
 	// Type is "session".
@@ -397,9 +403,9 @@ type SessionCreateParams struct {
 	VaultIDs []string `json:"vault_ids,omitzero"`
 	// EnvironmentVariables is an EnvVarMap or an EnvVarString.
 	EnvironmentVariables EnvVars `json:"environment_variables,omitempty"`
-	// InitialEvents (at most 50: user messages and outcome definitions)
-	// are processed in order once the session exists, as if sent with
-	// EventsService.Send.
+	// InitialEvents (at most 50: UserMessage and UserDefineOutcome only,
+	// checked before sending) are processed in order once the session
+	// exists, as if sent with EventsService.Send.
 	InitialEvents []InputEvent `json:"initial_events,omitzero"`
 	// Budget sets a spending ceiling.
 	Budget SessionBudget `json:"budget,omitzero"`

@@ -3,7 +3,6 @@ package qoder
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"iter"
 	"net/http"
 	"time"
@@ -25,7 +24,7 @@ func (s *SessionResourcesService) Add(ctx context.Context, sessionID string, par
 		return nil, err
 	}
 	if params == nil {
-		return nil, errors.New("qoder: session resource add params are required")
+		return nil, errInvalidParams("session resource add params are required")
 	}
 	return invoke[SessionResource](ctx, s.client, http.MethodPost, path, nil, params, opts)
 }
@@ -51,7 +50,7 @@ func (s *SessionResourcesService) Update(ctx context.Context, sessionID, resourc
 		return nil, err
 	}
 	if params == nil {
-		return nil, errors.New("qoder: session resource update params are required")
+		return nil, errInvalidParams("session resource update params are required")
 	}
 	return invoke[SessionResource](ctx, s.client, http.MethodPost, path, nil, params, opts)
 }
@@ -88,6 +87,8 @@ func (s *SessionResourcesService) Delete(ctx context.Context, sessionID, resourc
 // discriminated by Type; fields that do not belong to its Type are empty.
 // Authorization tokens are write-only and never returned.
 type SessionResource struct {
+	resourceJSON
+
 	// ID is the resource's id, such as "sesr_...".
 	ID string `json:"id,omitempty"`
 	// Type is the kind of resource, such as SessionResourceFile.
@@ -168,6 +169,8 @@ const (
 
 // DeletedSessionResource is the reply to [SessionResourcesService.Delete].
 type DeletedSessionResource struct {
+	resourceJSON
+
 	// ID is the detached resource's id.
 	ID string `json:"id"`
 	// Type names the reply's kind, such as "session_resource_deleted".

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"testing"
 	"time"
 
@@ -136,6 +137,55 @@ func TestSessionsService_Create_initialEvents(t *testing.T) {
 		assert.ErrorIs(t, err, ErrInvalidEvent)
 		assert.ErrorContains(t, err, "events[0]")
 	})
+}
+
+// TestSessionsService_Create_initialEventsRules checks the reference's
+// rules for initial_events before any request: at most 50 events, and only
+// user.message and user.define_outcome.
+func TestSessionsService_Create_initialEventsRules(t *testing.T) {
+	t.Parallel()
+	fifty := make([]InputEvent, 50)
+	for i := range fifty {
+		fifty[i] = NewUserMessage("m")
+	}
+	outcome := UserDefineOutcome{Description: "done", Rubric: TextRubric("tests pass")}
+	tests := []struct {
+		name    string
+		events  []InputEvent
+		wantErr string // "" for valid
+	}{
+		{"fifty messages", fifty, ""},
+		{"a message and an outcome", []InputEvent{NewUserMessage("m"), &outcome}, ""},
+		{"fifty-one events", append(slices.Clone(fifty), NewUserMessage("m")), "qoder: invalid input event: initial_events holds 51 events, more than 50"},
+		{"an interrupt", []InputEvent{NewUserMessage("m"), UserInterrupt{}}, "qoder: events[1] (user.interrupt): initial_events may hold only user.message and user.define_outcome"},
+		{"a system message", []InputEvent{NewSystemMessage("s")}, "qoder: events[0] (system.message): initial_events may hold only user.message and user.define_outcome"},
+		{"a tool confirmation", []InputEvent{AllowTool("evt_1")}, "qoder: events[0] (user.tool_confirmation): initial_events may hold only user.message and user.define_outcome"},
+		{"a custom tool result", []InputEvent{NewCustomToolResult("evt_1", "r")}, "qoder: events[0] (user.custom_tool_result): initial_events may hold only user.message and user.define_outcome"},
+		{"an image without data", []InputEvent{UserMessage{Content: []ContentBlock{ImageBlock(Base64Source("image/png", nil))}}}, `qoder: events[0] (user.message): content[0].source: a "base64" source needs data`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			client, mux := newTestClient(t)
+			requests := 0
+			mux.HandleFunc("POST /api-test/sessions", func(w http.ResponseWriter, r *http.Request) {
+				requests++
+				serveFixture(t, w, http.StatusOK, "sessions/session_created.json")
+			})
+			_, err := client.Sessions.Create(t.Context(), &SessionCreateParams{
+				Agent: AgentRef{ID: "agent_1"}, EnvironmentID: "env_1", InitialEvents: tt.events,
+			})
+			if tt.wantErr == "" {
+				require.NoError(t, err)
+				assert.Equal(t, 1, requests)
+				return
+			}
+			require.EqualError(t, err, tt.wantErr)
+			assert.ErrorIs(t, err, ErrInvalidEvent)
+			assert.ErrorIs(t, err, ErrInvalidRequest)
+			assert.Zero(t, requests, "nothing is sent")
+		})
+	}
 }
 
 func TestSessionsService_Get(t *testing.T) {
@@ -350,7 +400,7 @@ func TestSessionsService_Delete(t *testing.T) {
 			})
 			got, err := client.Sessions.Delete(t.Context(), testSessionID)
 			require.NoError(t, err)
-			assert.Equal(t, tt.want, *got)
+			assert.Equal(t, tt.want, withoutRaw(*got))
 		})
 	}
 }
@@ -385,7 +435,7 @@ func TestSessionsService_Cancel(t *testing.T) {
 			got, err := client.Sessions.Cancel(t.Context(), "sess_019ef30a4f0275678965d496ab542ef0")
 			require.NoError(t, err)
 			assert.Equal(t, SessionCancelResult{ID: "sess_019ef30a4f0275678965d496ab542ef0", Type: "session",
-				Status: SessionStatusCanceling}, *got)
+				Status: SessionStatusCanceling}, withoutRaw(*got))
 		})
 	}
 }

@@ -92,6 +92,8 @@ func (s *SessionThreadsService) Stream(ctx context.Context, sessionID, threadID 
 
 // Thread is one thread of a multi-agent session.
 type Thread struct {
+	resourceJSON
+
 	// ID is the thread's id, "sthr_...".
 	ID string `json:"id"`
 	// Type is always "session_thread".
