@@ -3,7 +3,6 @@ package qoder
 import (
 	"context"
 	"encoding/json"
-	"iter"
 	"net/http"
 	"net/url"
 	"testing"
@@ -600,72 +599,4 @@ func TestAgent_nullsDecode(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(`{"id":"agent_1","model":null,"multiagent":null,"archived_at":null,
 		"tools":null,"metadata":null,"unknown_field":{"x":1}}`), &a))
 	assert.Equal(t, Agent{ID: "agent_1"}, a)
-}
-
-// resEmptyIDCase is a call that must fail on an empty path id before any
-// request is sent.
-type resEmptyIDCase struct {
-	name        string
-	placeholder string
-	call        func(context.Context, *Client) error
-}
-
-// resTestEmptyIDs runs each case against a server that fails the test when
-// it receives a request.
-func resTestEmptyIDs(t *testing.T, cases []resEmptyIDCase) {
-	t.Helper()
-	client, mux := newTestClient(t)
-	mux.Handle("/", failHandler(t))
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			err := tc.call(t.Context(), client)
-			assert.EqualError(t, err, "qoder: "+tc.placeholder+" is required")
-		})
-	}
-}
-
-// resAPIErrorCase is a call whose route answers a documented 404.
-type resAPIErrorCase struct {
-	name    string
-	pattern string
-	call    func(context.Context, *Client) error
-}
-
-// resTestAPIErrors checks the error path of each case through testAPIErrors.
-func resTestAPIErrors(t *testing.T, cases []resAPIErrorCase) {
-	t.Helper()
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			client, mux := newTestClient(t)
-			testAPIErrors(t, mux, tc.pattern, func() error { return tc.call(t.Context(), client) })
-		})
-	}
-}
-
-// resAssertQuery checks the request's query parameters.
-func resAssertQuery(t *testing.T, r *http.Request, want url.Values) {
-	t.Helper()
-	assert.Equal(t, want, r.URL.Query())
-}
-
-// resCollect drains an All iterator.
-func resCollect[T any](seq iter.Seq2[T, error]) ([]T, error) {
-	var items []T
-	for item, err := range seq {
-		if err != nil {
-			return items, err
-		}
-		items = append(items, item)
-	}
-	return items, nil
-}
-
-// resIDs maps items to a comparable key, such as their ids.
-func resIDs[T, K any](items []T, key func(T) K) []K {
-	keys := make([]K, 0, len(items))
-	for _, item := range items {
-		keys = append(keys, key(item))
-	}
-	return keys
 }

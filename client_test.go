@@ -597,5 +597,6 @@ func TestEveryServiceIsWiredToTheClient(t *testing.T) {
 	assert.Equal(t, []string{
 		"client.Environments", "client.Agents", "client.Agents.Versions", "client.Sessions",
 		"client.Sessions.Resources", "client.Sessions.Threads", "client.Events", "client.Models",
+		"client.Files", "client.Skills", "client.Skills.Versions",
 	}, names)
 }

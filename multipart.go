@@ -110,10 +110,12 @@ type sourceError struct {
 	err  error
 }
 
+// Error names the source and says why it could not be read.
 func (e *sourceError) Error() string {
 	return fmt.Sprintf("reading the content of %q: %v", e.name, e.err)
 }
 
+// Unwrap returns the read error.
 func (e *sourceError) Unwrap() error { return e.err }
 
 // sourceReader tags the read errors of a source with its name, so that
@@ -123,6 +125,7 @@ type sourceReader struct {
 	r    io.Reader
 }
 
+// Read reads from the source, wrapping its errors other than io.EOF.
 func (s sourceReader) Read(p []byte) (int, error) {
 	n, err := s.r.Read(p)
 	if err != nil && err != io.EOF {

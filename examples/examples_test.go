@@ -95,9 +95,9 @@ var expected = map[string][]string{
 		"running against the in-process fake",
 		"uploaded file_",
 		": notes.txt, 99 bytes, text/plain, downloadable=false",
-		"agent: The notes hold 3 action items. I delivered summary.md.",
-		": summary.md (text/markdown, ",
-		"--- summary.md ---\n# Summary\n\n3 action items; the first: ship the files API in the Go SDK.\n",
+		"agent: I read the notes and delivered summary.md.",
+		": summary.md (text/markdown, 123 bytes)",
+		"--- summary.md ---\n# Summary of notes.txt\n\nTeam sync, Monday\n- ship the files API in the Go SDK\n",
 		"downloading the upload itself: permission denied, as documented",
 	},
 	"skills": {
@@ -130,6 +130,7 @@ var scripted = map[string]bool{
 	"custom-tools":      true,
 	"tool-confirmation": true,
 	"chat":              false, // the echo agent makes a dull but working chat
+	"files":             true,
 }
 
 // TestExamples builds every example and runs it without a token, so against

@@ -61,6 +61,7 @@ type countingReader struct {
 
 var errTooLarge = errors.New("request body too large")
 
+// Read reads, counts and hashes; past the limit it fails with errTooLarge.
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.h.Write(p[:n])

@@ -41,9 +41,13 @@
 //	                                                    session.error (retry_status optional)
 //	{"wait": "2s"}                                      a pause (an interrupt ends it)
 //	{"terminate": true}                                 ends the session for good
+//	{"read_file": "/mnt/session/uploads/notes.txt"}     a Read of a file mounted in the session
+//	{"deliver_artifact": {"name": "summary.md", "content": "..."}}
+//	                                                    agent.artifact_delivered, a file the client can download
 //
 // In texts, {{text}} stands for the user's message and {{result}} for the
-// last custom tool result or, after a confirmation, its deny message.
+// last custom tool result, after a confirmation its deny message, or
+// after read_file the file's text.
 package main
 
 import (

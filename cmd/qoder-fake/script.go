@@ -29,10 +29,11 @@ type scriptTurn struct {
 }
 
 // scriptStep is one thing the agent does: exactly one of its fields other
-// than Interval is set. In the text of say, deltas, outputs and error
-// messages, {{text}} stands for the user's message and {{result}} for the
-// text of the last custom tool result or, after a confirmation, its deny
-// message ("" when allowed).
+// than Interval is set. In the text of say, deltas, outputs, error
+// messages and artifacts, {{text}} stands for the user's message and
+// {{result}} for the text of the last custom tool result, after a
+// confirmation its deny message ("" when allowed), or after read_file the
+// file's text.
 type scriptStep struct {
 	// Think emits agent.thinking.
 	Think bool `json:"think,omitempty"`
@@ -54,6 +55,19 @@ type scriptStep struct {
 	Wait duration `json:"wait,omitzero"`
 	// Terminate ends the session for good.
 	Terminate bool `json:"terminate,omitempty"`
+	// ReadFile reads the file mounted at this path in the session
+	// (agent.tool_use of Read and its result); {{result}} becomes its
+	// text.
+	ReadFile string `json:"read_file,omitempty"`
+	// DeliverArtifact delivers a file the client can download
+	// (agent.artifact_delivered).
+	DeliverArtifact *scriptArtifact `json:"deliver_artifact,omitempty"`
+}
+
+// scriptArtifact is a file the agent delivers: its name and its text.
+type scriptArtifact struct {
+	Name    string `json:"name"`
+	Content string `json:"content"`
 }
 
 // scriptTool is a tool call: the tool's name, its input and, for a
@@ -144,13 +158,16 @@ func parseScript(r io.Reader) (*script, error) {
 func (st *scriptStep) check() error {
 	actions := 0
 	for _, set := range []bool{st.Think, st.Say != nil, st.Deltas != nil, st.Tool != nil, st.CustomTool != nil,
-		st.Confirm != nil, st.Error != nil, st.Wait > 0, st.Terminate} {
+		st.Confirm != nil, st.Error != nil, st.Wait > 0, st.Terminate, st.ReadFile != "", st.DeliverArtifact != nil} {
 		if set {
 			actions++
 		}
 	}
 	if actions != 1 {
-		return errors.New("a step does exactly one of think, say, deltas, tool, custom_tool, confirm, error, wait, terminate")
+		return errors.New("a step does exactly one of think, say, deltas, tool, custom_tool, confirm, error, wait, terminate, read_file, deliver_artifact")
+	}
+	if a := st.DeliverArtifact; a != nil && a.Name == "" {
+		return errors.New("deliver_artifact: name is required")
 	}
 	if st.Interval > 0 && st.Deltas == nil {
 		return errors.New("interval goes with deltas")
@@ -228,6 +245,11 @@ func play(turn *qodertest.Turn, steps []scriptStep) {
 			}
 		case st.Terminate:
 			turn.Terminate()
+		case st.ReadFile != "":
+			content, _ := turn.ReadFile(st.ReadFile)
+			result = string(content)
+		case st.DeliverArtifact != nil:
+			turn.DeliverArtifact(st.DeliverArtifact.Name, []byte(fill(st.DeliverArtifact.Content)))
 		}
 		if turn.Cancelled() {
 			return

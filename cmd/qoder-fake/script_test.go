@@ -26,6 +26,7 @@ func TestParseScriptErrors(t *testing.T) {
 		{"interval alone", `{"turns":[{"steps":[{"say":"a","interval":"1s"}]}]}`, "interval goes with deltas"},
 		{"tool without name", `{"turns":[{"steps":[{"custom_tool":{"input":{}}}]}]}`, "custom_tool: name is required"},
 		{"input not an object", `{"turns":[{"steps":[{"tool":{"name":"Bash","input":"ls"}}]}]}`, "tool: input must be a JSON object"},
+		{"artifact without name", `{"turns":[{"steps":[{"deliver_artifact":{"content":"x"}}]}]}`, "deliver_artifact: name is required"},
 		{"error without message", `{"turns":[{"steps":[{"error":{"type":"x"}}]}]}`, "type and message are required"},
 		{"bad retry status", `{"turns":[{"steps":[{"error":{"type":"x","message":"m","retry_status":"never"}}]}]}`, `retry_status "never"`},
 		{"bad duration", `{"turns":[{"steps":[{"wait":"soon"}]}]}`, "invalid duration"},
@@ -58,7 +59,12 @@ const testScript = `{
     ]},
     {"match": "fail", "steps": [{"error": {"type": "model_overloaded_error", "message": "Overloaded", "retry_status": "terminal"}}]},
     {"match": "bye", "steps": [{"say": "Bye."}, {"terminate": true}, {"say": "never said"}]},
-    {"match": "long", "steps": [{"say": "Working."}, {"wait": "1h"}, {"say": "never said"}]}
+    {"match": "long", "steps": [{"say": "Working."}, {"wait": "1h"}, {"say": "never said"}]},
+    {"match": "summarise", "steps": [
+      {"read_file": "/mnt/notes.txt"},
+      {"deliver_artifact": {"name": "summary.md", "content": "# Notes\n{{result}}"}},
+      {"say": "Delivered."}
+    ]}
   ]
 }`
 
@@ -158,6 +164,30 @@ func TestScriptAgent(t *testing.T) {
 		assert.Equal(t, qoder.StopReasonCancelled, turn.StopReason.Type)
 	})
 
+	t.Run("a file read and an artifact delivered", func(t *testing.T) {
+		t.Parallel()
+		file, err := client.Files.Upload(ctx, &qoder.FileUploadParams{Name: "notes.txt", Content: strings.NewReader("milk")})
+		require.NoError(t, err)
+		sess, err := client.Sessions.Create(ctx, &qoder.SessionCreateParams{
+			Agent: qoder.AgentRef{ID: agentID}, EnvironmentID: envID,
+			Resources: []qoder.SessionResourceParams{{Type: qoder.SessionResourceFile, FileID: file.ID, MountPath: "/mnt/notes.txt"}},
+		})
+		require.NoError(t, err)
+		turn, err := client.Sessions.Run(ctx, sess.ID, "summarise my notes")
+		require.NoError(t, err)
+		assert.Equal(t, "Delivered.", turn.Text())
+		var artifact *qoder.AgentArtifactDeliveredEvent
+		for _, ev := range turn.Events {
+			if a, ok := ev.(*qoder.AgentArtifactDeliveredEvent); ok {
+				artifact = a
+			}
+		}
+		require.NotNil(t, artifact)
+		content, ok := srv.FileContent(artifact.FileID)
+		require.True(t, ok)
+		assert.Equal(t, "# Notes\nmilk", string(content))
+	})
+
 	t.Run("no match: the echo agent", func(t *testing.T) {
 		t.Parallel()
 		turn, err := client.Sessions.Run(ctx, session(), "hello there")
@@ -174,6 +204,7 @@ func TestExampleScripts(t *testing.T) {
 		"../../examples/custom-tools/fake-agent.json",
 		"../../examples/tool-confirmation/fake-agent.json",
 		"../../examples/chat/fake-agent.json",
+		"../../examples/files/fake-agent.json",
 	} {
 		s, err := loadScript(file)
 		require.NoError(t, err, file)

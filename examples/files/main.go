@@ -2,6 +2,9 @@
 // resource, asks the agent about it, and downloads the artifact the agent
 // delivers (agent.artifact_delivered). Without QODER_PAT the in-process
 // fake plays the agent: it reads the mounted file and delivers a summary.
+// Against cmd/qoder-fake, start it with this example's script:
+//
+//	go run ./cmd/qoder-fake -script examples/files/fake-agent.json
 //
 // The upload is streamed: client.Files.Upload writes the multipart body
 // while it is sent, so a file of any size passes through a small buffer.
@@ -30,23 +33,16 @@ const notes = `Team sync, Monday
 
 func main() { setup.Main(run) }
 
-// agent is what the fake's agent does on each message: read the file the
-// message names and deliver a summary of it.
+// agent is what the fake's agent does on each message, as fake-agent.json
+// tells cmd/qoder-fake: read the mounted file and deliver it as a summary.
 func agent(turn *qodertest.Turn) {
 	text, ok := turn.ReadFile(mountPath)
 	if !ok {
 		turn.Say("I cannot find " + mountPath + ".")
 		return
 	}
-	var items []string
-	for line := range strings.Lines(string(text)) {
-		if item, ok := strings.CutPrefix(strings.TrimSpace(line), "- "); ok {
-			items = append(items, item)
-		}
-	}
-	summary := fmt.Sprintf("# Summary\n\n%d action items; the first: %s.\n", len(items), items[0])
-	turn.DeliverArtifact("summary.md", []byte(summary))
-	turn.Say(fmt.Sprintf("The notes hold %d action items. I delivered summary.md.", len(items)))
+	turn.DeliverArtifact("summary.md", append([]byte("# Summary of notes.txt\n\n"), text...))
+	turn.Say("I read the notes and delivered summary.md.")
 }
 
 func run(ctx context.Context) error {
@@ -79,7 +75,7 @@ func run(ctx context.Context) error {
 
 	// 3. Ask about it; the turn's events include the delivered artifact.
 	turn, err := client.Sessions.Run(ctx, sessionID,
-		"Read "+mountPath+", count its action items and deliver a short summary as summary.md.")
+		"Read "+mountPath+", list its action items and deliver a short summary as summary.md.")
 	if err != nil {
 		return err
 	}
@@ -91,7 +87,7 @@ func run(ctx context.Context) error {
 		}
 	}
 	if artifact == nil {
-		return errors.New("the agent delivered no artifact")
+		return setup.AgentDidNot("deliver summary.md", "examples/files/fake-agent.json")
 	}
 	fmt.Printf("artifact %s: %s (%s, %d bytes)\n", artifact.FileID, artifact.OriginalFilename, artifact.ContentType, artifact.Size)
 
