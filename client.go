@@ -47,6 +47,8 @@ type Client struct {
 	Files *FilesService
 	// Skills uploads skills and their versions.
 	Skills *SkillsService
+	// Vaults manages vaults and their credentials.
+	Vaults *VaultsService
 
 	baseURL    *url.URL
 	baseString string // baseURL.String(), always ending in "/"
@@ -163,6 +165,10 @@ func NewClient(opts ...Option) (*Client, error) {
 	c.Skills = &SkillsService{
 		service:  c.common,
 		Versions: (*SkillVersionsService)(&c.common),
+	}
+	c.Vaults = &VaultsService{
+		service:     c.common,
+		Credentials: (*VaultCredentialsService)(&c.common),
 	}
 	return c, nil
 }

@@ -598,5 +598,6 @@ func TestEveryServiceIsWiredToTheClient(t *testing.T) {
 		"client.Environments", "client.Agents", "client.Agents.Versions", "client.Sessions",
 		"client.Sessions.Resources", "client.Sessions.Threads", "client.Events", "client.Models",
 		"client.Files", "client.Skills", "client.Skills.Versions",
+		"client.Vaults", "client.Vaults.Credentials",
 	}, names)
 }
