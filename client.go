@@ -49,6 +49,8 @@ type Client struct {
 	Skills *SkillsService
 	// Vaults manages vaults and their credentials.
 	Vaults *VaultsService
+	// MemoryStores manages memory stores, their memories and versions.
+	MemoryStores *MemoryStoresService
 
 	baseURL    *url.URL
 	baseString string // baseURL.String(), always ending in "/"
@@ -169,6 +171,11 @@ func NewClient(opts ...Option) (*Client, error) {
 	c.Vaults = &VaultsService{
 		service:     c.common,
 		Credentials: (*VaultCredentialsService)(&c.common),
+	}
+	c.MemoryStores = &MemoryStoresService{
+		service:  c.common,
+		Memories: (*MemoryStoreMemoriesService)(&c.common),
+		Versions: (*MemoryStoreVersionsService)(&c.common),
 	}
 	return c, nil
 }

@@ -599,5 +599,6 @@ func TestEveryServiceIsWiredToTheClient(t *testing.T) {
 		"client.Sessions.Resources", "client.Sessions.Threads", "client.Events", "client.Models",
 		"client.Files", "client.Skills", "client.Skills.Versions",
 		"client.Vaults", "client.Vaults.Credentials",
+		"client.MemoryStores", "client.MemoryStores.Memories", "client.MemoryStores.Versions",
 	}, names)
 }
