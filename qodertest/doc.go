@@ -72,6 +72,18 @@
 // session; [Server.SeedFile] and [Server.FileContent] store and show
 // files without requests.
 //
+// # Memory stores
+//
+// Memory stores keep their memories by path: a path already taken is 409,
+// content over 100 KiB is 400, and every create, update and delete adds a
+// version, newest first in GET /memory_stores/{id}/memory_versions, whose
+// content a redact erases for good. Listings take path_prefix (ending in
+// "/"), depth (memories deeper than it roll up into memory_prefix items)
+// and view (basic leaves out the content; full pages at most 20). An update
+// with a content_sha256 precondition, or a delete with
+// expected_content_sha256, that no longer matches the stored content is
+// 409. A session mounts a store at /mnt/memory/ and a slug of its name.
+//
 // # Webhooks
 //
 // [Server.AddWebhookEndpoint] registers an endpoint (URL, secret, event

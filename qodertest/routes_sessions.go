@@ -190,8 +190,7 @@ func readResources(f *fields) []resourceParam {
 		case "memory_store":
 			rf.only("type", "memory_store_id", "access", "instructions")
 			p.ref = rf.reqStr("memory_store_id")
-			rf.strIn("access", "read_only", "read_write")
-			rf.str("instructions")
+			p.body = memoryStoreResource(rf, p.ref)
 		case "github_repository":
 			rf.only("type", "url", "authorization_token", "mount_path", "checkout")
 			u := rf.reqStr("url")
@@ -229,8 +228,8 @@ func readResources(f *fields) []resourceParam {
 
 // resolveResources turns resource params into resource objects; s.mu must
 // be held. A file must exist (it is mounted at /mnt/session/uploads/<id>
-// unless the params say where); the fake has no memory stores, so those
-// references are never found.
+// unless the params say where); a memory store must exist and not be
+// archived (see mountMemoryStore).
 func (s *Server) resolveResources(params []resourceParam) ([]json.RawMessage, *apiError) {
 	out := []json.RawMessage{}
 	for _, p := range params {
@@ -243,7 +242,9 @@ func (s *Server) resolveResources(params []resourceParam) ([]json.RawMessage, *a
 				p.body["mount_path"] = defaultMountPath(p.ref)
 			}
 		case "memory_store":
-			return nil, notFound("Memory store '%s' was not found.", p.ref)
+			if e := s.mountMemoryStore(p); e != nil {
+				return nil, e
+			}
 		}
 		now := timestamp(time.Now())
 		p.body["id"] = newID("sesrsc_")

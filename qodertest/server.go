@@ -53,6 +53,8 @@ type Server struct {
 	requests []Request
 	faults   faults
 	latency  time.Duration
+
+	memory memoryState // memory stores (routes_memory_stores.go)
 }
 
 // NewServer starts a fake on a loopback port and closes it when the test
@@ -185,6 +187,21 @@ func (s *Server) routes() {
 	h("GET skills/{id}/versions/{version}", s.getSkillVersion)
 	h("DELETE skills/{id}/versions/{version}", s.deleteSkillVersion)
 	s.mux.HandleFunc("GET "+BasePath+"skills/{id}/versions/{version}/content", s.skillVersionContent)
+
+	h("POST memory_stores", s.createMemoryStore)
+	h("GET memory_stores", s.listMemoryStores)
+	h("GET memory_stores/{id}", s.getMemoryStore)
+	h("POST memory_stores/{id}", s.updateMemoryStore)
+	h("POST memory_stores/{id}/archive", s.archiveMemoryStore)
+	h("DELETE memory_stores/{id}", s.deleteMemoryStore)
+	h("POST memory_stores/{id}/memories", s.createMemory)
+	h("GET memory_stores/{id}/memories", s.listMemories)
+	h("GET memory_stores/{id}/memories/{memory}", s.getMemory)
+	h("POST memory_stores/{id}/memories/{memory}", s.updateMemory)
+	h("DELETE memory_stores/{id}/memories/{memory}", s.deleteMemory)
+	h("GET memory_stores/{id}/memory_versions", s.listMemoryVersions)
+	h("GET memory_stores/{id}/memory_versions/{version}", s.getMemoryVersion)
+	h("POST memory_stores/{id}/memory_versions/{version}/redact", s.redactMemoryVersion)
 
 	h("POST sessions/{id}/events", s.sendEvents)
 	h("GET sessions/{id}/events", s.listEvents)
