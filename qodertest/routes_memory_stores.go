@@ -286,10 +286,8 @@ func (s *Server) createMemory(c *call) (int, any) {
 	if e != nil {
 		return 0, e
 	}
-	for _, other := range m.memories {
-		if other.path == path {
-			return 0, conflict("A memory already exists at path '%s'.", path)
-		}
+	if m.pathTaken(path) {
+		return 0, conflict("A memory already exists at path '%s'.", path)
 	}
 	now := time.Now()
 	entry := &memoryEntry{id: newID("mem_"), path: path, content: content, createdAt: now, updatedAt: now}
@@ -297,6 +295,16 @@ func (s *Server) createMemory(c *call) (int, any) {
 	m.memories[entry.id] = entry
 	s.writeMemory(m, entry, "created", now)
 	return http.StatusOK, entry.wire(m.id, full)
+}
+
+// pathTaken reports whether a memory of m has path.
+func (m *memoryStore) pathTaken(path string) bool {
+	for _, other := range m.memories {
+		if other.path == path {
+			return true
+		}
+	}
+	return false
 }
 
 // memoryByID returns a store's memory or a 404; s.mu must be held.
@@ -376,10 +384,8 @@ func (s *Server) updateMemory(c *call) (int, any) {
 		return 0, preconditionFailed(entry.path)
 	}
 	if f.has("path") && path != entry.path {
-		for _, other := range m.memories {
-			if other.path == path {
-				return 0, conflict("A memory already exists at path '%s'.", path)
-			}
+		if m.pathTaken(path) {
+			return 0, conflict("A memory already exists at path '%s'.", path)
 		}
 		entry.path = path
 	}

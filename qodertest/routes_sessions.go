@@ -127,10 +127,11 @@ func (s *Server) createSession(c *call) (int, any) {
 	if e != nil {
 		return 0, e
 	}
-	if len(vaults) > 0 { // the fake has no vaults
-		return 0, notFound("Vault '%s' was not found.", vaults[0])
+	if e := s.checkVaults(vaults, cfg.mcpServers); e != nil {
+		return 0, e
 	}
 	ss := s.addSession(a, cfg, env.id)
+	ss.vaultIDs = vaults
 	ss.title = title
 	ss.metadata = plain(md)
 	ss.envVars = envVars

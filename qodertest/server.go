@@ -55,6 +55,7 @@ type Server struct {
 	latency  time.Duration
 
 	memory memoryState // memory stores (routes_memory_stores.go)
+	vaults vaultState  // vaults and credentials (routes_vaults.go)
 }
 
 // NewServer starts a fake on a loopback port and closes it when the test
@@ -202,6 +203,19 @@ func (s *Server) routes() {
 	h("GET memory_stores/{id}/memory_versions", s.listMemoryVersions)
 	h("GET memory_stores/{id}/memory_versions/{version}", s.getMemoryVersion)
 	h("POST memory_stores/{id}/memory_versions/{version}/redact", s.redactMemoryVersion)
+
+	h("POST vaults", s.createVault)
+	h("GET vaults", s.listVaults)
+	h("GET vaults/{id}", s.getVault)
+	h("POST vaults/{id}/archive", s.archiveVault)
+	h("DELETE vaults/{id}", s.deleteVault)
+	h("POST vaults/{id}/credentials", s.createCredential)
+	h("GET vaults/{id}/credentials", s.listCredentials)
+	h("GET vaults/{id}/credentials/{credential}", s.getCredential)
+	h("POST vaults/{id}/credentials/{credential}", s.updateCredential)
+	h("POST vaults/{id}/credentials/{credential}/archive", s.archiveCredential)
+	h("DELETE vaults/{id}/credentials/{credential}", s.deleteCredential)
+	h("POST vaults/{id}/credentials/{credential}/mcp_oauth_validate", s.validateCredential)
 
 	h("POST sessions/{id}/events", s.sendEvents)
 	h("GET sessions/{id}/events", s.listEvents)
