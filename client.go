@@ -51,6 +51,10 @@ type Client struct {
 	DeploymentRuns *DeploymentRunsService
 	// Dreams runs memory consolidation jobs.
 	Dreams *DreamsService
+	// Vaults manages vaults and their credentials.
+	Vaults *VaultsService
+	// MemoryStores manages memory stores, their memories and versions.
+	MemoryStores *MemoryStoresService
 
 	baseURL    *url.URL
 	baseString string // baseURL.String(), always ending in "/"
@@ -184,6 +188,15 @@ func NewClient(opts ...Option) (*Client, error) {
 	}
 	c.DeploymentRuns = (*DeploymentRunsService)(&c.common)
 	c.Dreams = (*DreamsService)(&c.common)
+	c.Vaults = &VaultsService{
+		service:     c.common,
+		Credentials: (*VaultCredentialsService)(&c.common),
+	}
+	c.MemoryStores = &MemoryStoresService{
+		service:  c.common,
+		Memories: (*MemoryStoreMemoriesService)(&c.common),
+		Versions: (*MemoryStoreVersionsService)(&c.common),
+	}
 	return c, nil
 }
 

@@ -610,5 +610,7 @@ func TestEveryServiceIsWiredToTheClient(t *testing.T) {
 		"client.Sessions.Resources", "client.Sessions.Threads", "client.Events", "client.Models",
 		"client.Files", "client.Skills", "client.Skills.Versions",
 		"client.Deployments", "client.Deployments.Runs", "client.DeploymentRuns", "client.Dreams",
+		"client.Vaults", "client.Vaults.Credentials",
+		"client.MemoryStores", "client.MemoryStores.Memories", "client.MemoryStores.Versions",
 	}, names)
 }

@@ -231,41 +231,85 @@ var routeCalls = map[string]routeCall{
 	"POST /environments/{}/work/{}/stop": func(ctx context.Context, c *Client, ids []string) (any, error) {
 		return c.Environments.Work.Stop(ctx, ids[0], ids[1], &WorkStopParams{})
 	},
+	// Vaults and credentials.
+	"POST /vaults": func(ctx context.Context, c *Client, _ []string) (any, error) {
+		return c.Vaults.Create(ctx, &VaultCreateParams{DisplayName: "v"})
+	},
+	"GET /vaults/{}":    func(ctx context.Context, c *Client, ids []string) (any, error) { return c.Vaults.Get(ctx, ids[0]) },
+	"GET /vaults":       func(ctx context.Context, c *Client, _ []string) (any, error) { return c.Vaults.List(ctx, nil) },
+	"DELETE /vaults/{}": func(ctx context.Context, c *Client, ids []string) (any, error) { return c.Vaults.Delete(ctx, ids[0]) },
+	"POST /vaults/{}/archive": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.Vaults.Archive(ctx, ids[0])
+	},
+	"POST /vaults/{}/credentials": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.Vaults.Credentials.Create(ctx, ids[0], &CredentialCreateParams{Auth: NewStaticBearerAuth("https://example.com/mcp", "t")})
+	},
+	"GET /vaults/{}/credentials/{}": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.Vaults.Credentials.Get(ctx, ids[0], ids[1])
+	},
+	"POST /vaults/{}/credentials/{}": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.Vaults.Credentials.Update(ctx, ids[0], ids[1], &CredentialUpdateParams{Auth: &MCPOAuthAuthUpdate{AccessToken: NewSecret("t")}})
+	},
+	"GET /vaults/{}/credentials": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.Vaults.Credentials.List(ctx, ids[0], nil)
+	},
+	"DELETE /vaults/{}/credentials/{}": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.Vaults.Credentials.Delete(ctx, ids[0], ids[1])
+	},
+	"POST /vaults/{}/credentials/{}/archive": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.Vaults.Credentials.Archive(ctx, ids[0], ids[1])
+	},
+	"POST /vaults/{}/credentials/{}/mcp_oauth_validate": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.Vaults.Credentials.ValidateMCPOAuth(ctx, ids[0], ids[1])
+	},
+
+	// Memory stores, memories and memory versions.
+	"POST /memory_stores": func(ctx context.Context, c *Client, _ []string) (any, error) {
+		return c.MemoryStores.Create(ctx, &MemoryStoreCreateParams{Name: "m"})
+	},
+	"GET /memory_stores/{}": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.MemoryStores.Get(ctx, ids[0])
+	},
+	"POST /memory_stores/{}": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.MemoryStores.Update(ctx, ids[0], &MemoryStoreUpdateParams{Description: Ptr("")})
+	},
+	"GET /memory_stores": func(ctx context.Context, c *Client, _ []string) (any, error) { return c.MemoryStores.List(ctx, nil) },
+	"DELETE /memory_stores/{}": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.MemoryStores.Delete(ctx, ids[0])
+	},
+	"POST /memory_stores/{}/archive": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.MemoryStores.Archive(ctx, ids[0])
+	},
+	"POST /memory_stores/{}/memories": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.MemoryStores.Memories.Create(ctx, ids[0], &MemoryCreateParams{Path: "a.md"})
+	},
+	"GET /memory_stores/{}/memories/{}": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.MemoryStores.Memories.Get(ctx, ids[0], ids[1])
+	},
+	"POST /memory_stores/{}/memories/{}": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.MemoryStores.Memories.Update(ctx, ids[0], ids[1], &MemoryUpdateParams{Content: Ptr("x")})
+	},
+	"GET /memory_stores/{}/memories": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.MemoryStores.Memories.List(ctx, ids[0], nil)
+	},
+	"DELETE /memory_stores/{}/memories/{}": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.MemoryStores.Memories.Delete(ctx, ids[0], ids[1], nil)
+	},
+	"GET /memory_stores/{}/memory_versions/{}": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.MemoryStores.Versions.Get(ctx, ids[0], ids[1])
+	},
+	"GET /memory_stores/{}/memory_versions": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.MemoryStores.Versions.List(ctx, ids[0], nil)
+	},
+	"POST /memory_stores/{}/memory_versions/{}/redact": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.MemoryStores.Versions.Redact(ctx, ids[0], ids[1])
+	},
 }
 
 // pendingRoutes are the routes of the contract the SDK does not cover yet,
 // with the issue that builds them. The list must shrink to nothing; a route
 // both here and in routeCalls fails the test.
-var pendingRoutes = map[string]string{
-	// Vaults and credentials (issue 12).
-	"POST /vaults":                                      "12",
-	"GET /vaults/{}":                                    "12",
-	"GET /vaults":                                       "12",
-	"DELETE /vaults/{}":                                 "12",
-	"POST /vaults/{}/archive":                           "12",
-	"POST /vaults/{}/credentials":                       "12",
-	"GET /vaults/{}/credentials/{}":                     "12",
-	"POST /vaults/{}/credentials/{}":                    "12",
-	"GET /vaults/{}/credentials":                        "12",
-	"DELETE /vaults/{}/credentials/{}":                  "12",
-	"POST /vaults/{}/credentials/{}/archive":            "12",
-	"POST /vaults/{}/credentials/{}/mcp_oauth_validate": "12",
-	// Memory stores, memories and memory versions (issue 12).
-	"POST /memory_stores":                              "12",
-	"GET /memory_stores/{}":                            "12",
-	"POST /memory_stores/{}":                           "12",
-	"GET /memory_stores":                               "12",
-	"DELETE /memory_stores/{}":                         "12",
-	"POST /memory_stores/{}/archive":                   "12",
-	"POST /memory_stores/{}/memories":                  "12",
-	"GET /memory_stores/{}/memories/{}":                "12",
-	"POST /memory_stores/{}/memories/{}":               "12",
-	"GET /memory_stores/{}/memories":                   "12",
-	"DELETE /memory_stores/{}/memories/{}":             "12",
-	"GET /memory_stores/{}/memory_versions/{}":         "12",
-	"GET /memory_stores/{}/memory_versions":            "12",
-	"POST /memory_stores/{}/memory_versions/{}/redact": "12",
-}
+var pendingRoutes = map[string]string{}
 
 // openAndClose closes a stream the route test opened.
 func openAndClose(s *Stream, err error) (any, error) {

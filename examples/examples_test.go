@@ -110,6 +110,22 @@ var expected = map[string][]string{
 		" holds:\n  greeting/SKILL.md\n  greeting/templates/hello.txt\n",
 		"deleted skill_",
 	},
+	"vault-mcp": {
+		"running against the in-process fake",
+		"creating {MCPServerURL:https://mcp.example.com/mcp Token:[redacted]}",
+		"holds credential vcred_",
+		": static_bearer for https://mcp.example.com/mcp",
+		"agent: The docs MCP server is connected.",
+		"with a mismatched vault the session fails: 400 invalid_request_error",
+	},
+	"memory": {
+		"running against the in-process fake",
+		"  memory_prefix decisions/2026/\n  memory        decisions/db.md\n",
+		"agent: The notes say we use Postgres and deploy on Fridays.",
+		"attempt 1: the content changed since we read it; reading it again\nattempt 2: updated\n",
+		`decisions/db.md: "We use Postgres 17. Migrations run with goose."`,
+		"  modified \"We use Postgres 17. Migrations run with goose.\"\n  modified \"We use Postgres 17.\"\n  created  \"We use Postgres.\"\n",
+	},
 	"pagination": {
 		"List: one page of 10 agents, has_more=true",
 		"agent-25",

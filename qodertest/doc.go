@@ -72,6 +72,30 @@
 // session; [Server.SeedFile] and [Server.FileContent] store and show
 // files without requests.
 //
+// # Memory stores
+//
+// Memory stores keep their memories by path: a path already taken is 409,
+// content over 100 KiB is 400, and every create, update and delete adds a
+// version, newest first in GET /memory_stores/{id}/memory_versions, whose
+// content a redact erases for good. Listings take path_prefix (ending in
+// "/"), depth (memories deeper than it roll up into memory_prefix items)
+// and view (basic leaves out the content; full pages at most 20). An update
+// with a content_sha256 precondition, or a delete with
+// expected_content_sha256, that no longer matches the stored content is
+// 409. A session mounts a store at /mnt/memory/ and a slug of its name.
+//
+// # Vaults
+//
+// Vaults keep their credentials' secrets (token, secret_value,
+// access_token, refresh_token, client_secret) but never return them; an
+// update takes only the fields of the credential's kind. A session created
+// with vault_ids runs the MCP discovery the reference describes: every
+// MCP server of its agent needs an active static_bearer or mcp_oauth
+// credential with its url in one of the vaults, or the session fails with
+// a 400 that says the upstream answered Unauthorized. Validating an
+// mcp_oauth credential answers "invalid": the fake has no MCP server to
+// probe.
+//
 // # Webhooks
 //
 // [Server.AddWebhookEndpoint] registers an endpoint (URL, secret, event

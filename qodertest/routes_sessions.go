@@ -127,10 +127,11 @@ func (s *Server) createSession(c *call) (int, any) {
 	if e != nil {
 		return 0, e
 	}
-	if len(vaults) > 0 { // the fake has no vaults
-		return 0, notFound("Vault '%s' was not found.", vaults[0])
+	if e := s.checkVaults(vaults, cfg.mcpServers); e != nil {
+		return 0, e
 	}
 	ss := s.addSession(a, cfg, env.id)
+	ss.vaultIDs = vaults
 	ss.title = title
 	ss.metadata = plain(md)
 	ss.envVars = envVars
@@ -190,8 +191,7 @@ func readResources(f *fields) []resourceParam {
 		case "memory_store":
 			rf.only("type", "memory_store_id", "access", "instructions")
 			p.ref = rf.reqStr("memory_store_id")
-			rf.strIn("access", "read_only", "read_write")
-			rf.str("instructions")
+			p.body = memoryStoreResource(rf, p.ref)
 		case "github_repository":
 			rf.only("type", "url", "authorization_token", "mount_path", "checkout")
 			u := rf.reqStr("url")
@@ -229,8 +229,8 @@ func readResources(f *fields) []resourceParam {
 
 // resolveResources turns resource params into resource objects; s.mu must
 // be held. A file must exist (it is mounted at /mnt/session/uploads/<id>
-// unless the params say where); the fake has no memory stores, so those
-// references are never found.
+// unless the params say where); a memory store must exist and not be
+// archived (see mountMemoryStore).
 func (s *Server) resolveResources(params []resourceParam) ([]json.RawMessage, *apiError) {
 	out := []json.RawMessage{}
 	for _, p := range params {
@@ -243,7 +243,9 @@ func (s *Server) resolveResources(params []resourceParam) ([]json.RawMessage, *a
 				p.body["mount_path"] = defaultMountPath(p.ref)
 			}
 		case "memory_store":
-			return nil, notFound("Memory store '%s' was not found.", p.ref)
+			if e := s.mountMemoryStore(p); e != nil {
+				return nil, e
+			}
 		}
 		now := timestamp(time.Now())
 		p.body["id"] = newID("sesrsc_")

@@ -53,6 +53,9 @@ type Server struct {
 	requests []Request
 	faults   faults
 	latency  time.Duration
+
+	memory memoryState // memory stores (routes_memory_stores.go)
+	vaults vaultState  // vaults and credentials (routes_vaults.go)
 }
 
 // NewServer starts a fake on a loopback port and closes it when the test
@@ -185,6 +188,34 @@ func (s *Server) routes() {
 	h("GET skills/{id}/versions/{version}", s.getSkillVersion)
 	h("DELETE skills/{id}/versions/{version}", s.deleteSkillVersion)
 	s.mux.HandleFunc("GET "+BasePath+"skills/{id}/versions/{version}/content", s.skillVersionContent)
+
+	h("POST memory_stores", s.createMemoryStore)
+	h("GET memory_stores", s.listMemoryStores)
+	h("GET memory_stores/{id}", s.getMemoryStore)
+	h("POST memory_stores/{id}", s.updateMemoryStore)
+	h("POST memory_stores/{id}/archive", s.archiveMemoryStore)
+	h("DELETE memory_stores/{id}", s.deleteMemoryStore)
+	h("POST memory_stores/{id}/memories", s.createMemory)
+	h("GET memory_stores/{id}/memories", s.listMemories)
+	h("GET memory_stores/{id}/memories/{memory}", s.getMemory)
+	h("POST memory_stores/{id}/memories/{memory}", s.updateMemory)
+	h("DELETE memory_stores/{id}/memories/{memory}", s.deleteMemory)
+	h("GET memory_stores/{id}/memory_versions", s.listMemoryVersions)
+	h("GET memory_stores/{id}/memory_versions/{version}", s.getMemoryVersion)
+	h("POST memory_stores/{id}/memory_versions/{version}/redact", s.redactMemoryVersion)
+
+	h("POST vaults", s.createVault)
+	h("GET vaults", s.listVaults)
+	h("GET vaults/{id}", s.getVault)
+	h("POST vaults/{id}/archive", s.archiveVault)
+	h("DELETE vaults/{id}", s.deleteVault)
+	h("POST vaults/{id}/credentials", s.createCredential)
+	h("GET vaults/{id}/credentials", s.listCredentials)
+	h("GET vaults/{id}/credentials/{credential}", s.getCredential)
+	h("POST vaults/{id}/credentials/{credential}", s.updateCredential)
+	h("POST vaults/{id}/credentials/{credential}/archive", s.archiveCredential)
+	h("DELETE vaults/{id}/credentials/{credential}", s.deleteCredential)
+	h("POST vaults/{id}/credentials/{credential}/mcp_oauth_validate", s.validateCredential)
 
 	h("POST sessions/{id}/events", s.sendEvents)
 	h("GET sessions/{id}/events", s.listEvents)

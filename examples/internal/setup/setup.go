@@ -65,32 +65,12 @@ func AgentDidNot(what, script string) error {
 }
 
 // Session creates the agent described by params and starts a session of
-// it, with resources attached, in an environment with unrestricted
-// networking: the first such environment of the account, or a new one. It
+// it, with resources attached, in the environment [Environment] finds. It
 // returns the session id.
 func Session(ctx context.Context, client *qoder.Client, params *qoder.AgentCreateParams, resources ...qoder.SessionResourceParams) (string, error) {
-	var envID string
-	for env, err := range client.Environments.All(ctx, nil) {
-		if err != nil {
-			return "", err
-		}
-		if env.Config.Type == qoder.EnvironmentConfigCloud && env.Config.Networking.Type == qoder.NetworkingUnrestricted {
-			envID = env.ID
-			break
-		}
-	}
-	if envID == "" {
-		env, err := client.Environments.Create(ctx, &qoder.EnvironmentCreateParams{
-			Name: "qoder-go-examples",
-			Config: qoder.EnvironmentConfig{
-				Type:       qoder.EnvironmentConfigCloud,
-				Networking: qoder.Networking{Type: qoder.NetworkingUnrestricted},
-			},
-		})
-		if err != nil {
-			return "", err
-		}
-		envID = env.ID
+	envID, err := Environment(ctx, client)
+	if err != nil {
+		return "", err
 	}
 	agent, err := client.Agents.Create(ctx, params)
 	if err != nil {
@@ -105,4 +85,28 @@ func Session(ctx context.Context, client *qoder.Client, params *qoder.AgentCreat
 		return "", err
 	}
 	return session.ID, nil
+}
+
+// Environment returns the id of an environment with unrestricted
+// networking: the first such environment of the account, or a new one.
+func Environment(ctx context.Context, client *qoder.Client) (string, error) {
+	for env, err := range client.Environments.All(ctx, nil) {
+		if err != nil {
+			return "", err
+		}
+		if env.Config.Type == qoder.EnvironmentConfigCloud && env.Config.Networking.Type == qoder.NetworkingUnrestricted {
+			return env.ID, nil
+		}
+	}
+	env, err := client.Environments.Create(ctx, &qoder.EnvironmentCreateParams{
+		Name: "qoder-go-examples",
+		Config: qoder.EnvironmentConfig{
+			Type:       qoder.EnvironmentConfigCloud,
+			Networking: qoder.Networking{Type: qoder.NetworkingUnrestricted},
+		},
+	})
+	if err != nil {
+		return "", err
+	}
+	return env.ID, nil
 }
