@@ -376,9 +376,10 @@ type AgentUpdateParams struct {
 	// Metadata patches the metadata: a key with a value sets it, a key with
 	// a nil value deletes it, and absent keys are kept.
 	Metadata map[string]*string `json:"metadata,omitzero"`
-	// Multiagent replaces the coordinator configuration; the zero value
-	// keeps it.
-	Multiagent Multiagent `json:"multiagent,omitzero"`
+	// Multiagent replaces the coordinator configuration with Set(...) and
+	// removes it with Null[Multiagent](), making the agent work alone; the
+	// zero value keeps it.
+	Multiagent Nullable[Multiagent] `json:"multiagent,omitzero"`
 }
 
 // AgentListParams filter and page [AgentsService.List].

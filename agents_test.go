@@ -255,6 +255,17 @@ func TestAgentsService_Update(t *testing.T) {
 				"metadata":{"keep":"v","drop":null}}`,
 		},
 		{
+			name:   "null multiagent makes the agent work alone",
+			params: &AgentUpdateParams{Version: 5, Multiagent: Null[Multiagent]()},
+			body:   `{"version":5,"multiagent":null}`,
+		},
+		{
+			name: "multiagent set",
+			params: &AgentUpdateParams{Version: 6, Multiagent: Set(Multiagent{Type: MultiagentCoordinator,
+				Agents: []MultiagentAgent{{ID: "agent_2"}}})},
+			body: `{"version":6,"multiagent":{"type":"coordinator","agents":["agent_2"]}}`,
+		},
+		{
 			name: "replacing lists and the model object",
 			params: &AgentUpdateParams{
 				Version: 4,

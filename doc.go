@@ -33,7 +33,10 @@
 // client.Sessions.Threads. Methods take a context first, then path ids,
 // then a params pointer, then per-call [RequestOption]s such as
 // [WithIdempotencyKey] and [WithResponseInto]. Optional fields whose zero
-// value means something are pointers; set them with [Ptr].
+// value means something are pointers; set them with [Ptr]. An update field
+// the API lets you set to null is a [Nullable]: zero keeps it, [Set] sends a
+// value and [Null] sends null. Every resource keeps the JSON it was decoded
+// from, so a field the SDK does not type yet is read from its Raw method.
 //
 // # Errors
 //

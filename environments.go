@@ -182,9 +182,11 @@ type Networking struct {
 	Type NetworkingType `json:"type"`
 	// AllowedHosts are the hosts a limited environment may reach.
 	AllowedHosts []string `json:"allowed_hosts,omitzero"`
-	// AllowPackageManagers opens the package registries (limited only).
+	// AllowPackageManagers opens the package registries (limited only;
+	// always sent with a limited policy, false included).
 	AllowPackageManagers bool `json:"allow_package_managers,omitempty"`
-	// AllowMCPServers opens the agent's MCP servers (limited only).
+	// AllowMCPServers opens the agent's MCP servers (limited only; always
+	// sent with a limited policy, false included).
 	AllowMCPServers bool `json:"allow_mcp_servers,omitempty"`
 }
 
@@ -204,6 +206,21 @@ const (
 	// only.
 	NetworkingAllowedHosts NetworkingType = "allowed_hosts"
 )
+
+// MarshalJSON encodes the policy. A limited policy always carries
+// allow_package_managers and allow_mcp_servers, so that false is sent and
+// not left to the server's default.
+func (n Networking) MarshalJSON() ([]byte, error) {
+	type plain Networking
+	if n.Type != NetworkingLimited {
+		return json.Marshal(plain(n))
+	}
+	return json.Marshal(struct {
+		plain
+		AllowPackageManagers bool `json:"allow_package_managers"`
+		AllowMCPServers      bool `json:"allow_mcp_servers"`
+	}{plain(n), n.AllowPackageManagers, n.AllowMCPServers})
+}
 
 // UnmarshalJSON decodes a networking object or the legacy string form.
 func (n *Networking) UnmarshalJSON(data []byte) error {
@@ -262,8 +279,9 @@ type EnvironmentCreateParams struct {
 type EnvironmentUpdateParams struct {
 	// Name renames the environment.
 	Name *string `json:"name,omitempty"`
-	// Description replaces the description; Ptr("") empties it.
-	Description *string `json:"description,omitempty"`
+	// Description replaces the description: Set("") empties it and
+	// Null[string]() sets it to null (the API tells the two apart).
+	Description Nullable[string] `json:"description,omitzero"`
 	// Config replaces the configuration (Type is then required); the zero
 	// value keeps it.
 	Config EnvironmentConfig `json:"config,omitzero"`

@@ -138,7 +138,7 @@ func TestEnvironmentsService_Update(t *testing.T) {
 	}{
 		{
 			name:   "documented case 1",
-			params: &EnvironmentUpdateParams{Description: Ptr("Environment used for API documentation testing")},
+			params: &EnvironmentUpdateParams{Description: Set("Environment used for API documentation testing")},
 			body:   `{"description":"Environment used for API documentation testing"}`,
 		},
 		{
@@ -154,8 +154,20 @@ func TestEnvironmentsService_Update(t *testing.T) {
 		},
 		{
 			name:   "empty description",
-			params: &EnvironmentUpdateParams{Description: Ptr("")},
+			params: &EnvironmentUpdateParams{Description: Set("")},
 			body:   `{"description":""}`,
+		},
+		{
+			name:   "null description",
+			params: &EnvironmentUpdateParams{Description: Null[string]()},
+			body:   `{"description":null}`,
+		},
+		{
+			name: "limited networking sends false permissions",
+			params: &EnvironmentUpdateParams{Config: EnvironmentConfig{Type: EnvironmentConfigCloud,
+				Networking: Networking{Type: NetworkingLimited, AllowedHosts: []string{"api.github.com"}}}},
+			body: `{"config":{"type":"cloud","networking":{"type":"limited","allowed_hosts":["api.github.com"],
+				"allow_package_managers":false,"allow_mcp_servers":false}}}`,
 		},
 		{
 			name:   "nothing",
@@ -280,13 +292,14 @@ func TestNetworking_JSON(t *testing.T) {
 		{"limited, all fields", `{"type":"limited","allowed_hosts":["a.example","b.example"],"allow_package_managers":true,"allow_mcp_servers":true}`,
 			Networking{Type: NetworkingLimited, AllowedHosts: []string{"a.example", "b.example"}, AllowPackageManagers: true, AllowMCPServers: true}, ""},
 		{"limited, flags false", `{"type":"limited","allow_package_managers":false,"allow_mcp_servers":false}`,
-			Networking{Type: NetworkingLimited}, `{"type":"limited"}`},
+			Networking{Type: NetworkingLimited}, ""},
 		{"legacy string shorthand", `"unrestricted"`, Networking{Type: NetworkingUnrestricted}, `{"type":"unrestricted"}`},
 		{"legacy allowlist", `{"type":"allowlist","allowed_hosts":["x.example"]}`,
 			Networking{Type: NetworkingAllowlist, AllowedHosts: []string{"x.example"}}, ""},
 		{"legacy allowed_hosts", `{"type":"allowed_hosts","allowed_hosts":["y.example"]}`,
 			Networking{Type: NetworkingAllowedHosts, AllowedHosts: []string{"y.example"}}, ""},
-		{"unknown fields", `{"type":"limited","future":1}`, Networking{Type: NetworkingLimited}, `{"type":"limited"}`},
+		{"unknown fields", `{"type":"limited","future":1}`, Networking{Type: NetworkingLimited},
+			`{"type":"limited","allow_package_managers":false,"allow_mcp_servers":false}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
