@@ -47,6 +47,12 @@ type Client struct {
 	Files *FilesService
 	// Skills uploads skills and their versions.
 	Skills *SkillsService
+	// Deployments manages scheduled and on-demand agent runs.
+	Deployments *DeploymentsService
+	// DeploymentRuns reads the runs of every deployment.
+	DeploymentRuns *DeploymentRunsService
+	// Dreams runs memory consolidation jobs.
+	Dreams *DreamsService
 
 	baseURL    *url.URL
 	baseString string // baseURL.String(), always ending in "/"
@@ -61,6 +67,9 @@ type Client struct {
 	// backoff returns the wait before retry number attempt (0-based) when
 	// the response names none (nil: the defaults); tests replace it to avoid sleeping.
 	backoff func(attempt int) time.Duration
+	// waitSleep waits between the polls of the Wait helpers; tests
+	// replace it to run without sleeping.
+	waitSleep func(ctx context.Context, d time.Duration) error
 
 	common service
 }
@@ -137,6 +146,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		userAgent:  defaultUserAgent,
 		headers:    cfg.headers,
 		logger:     cfg.logger,
+		waitSleep:  sleepCtx,
 	}
 	if c.httpClient == nil {
 		c.httpClient = newHTTPClient()
@@ -146,7 +156,10 @@ func NewClient(opts ...Option) (*Client, error) {
 		c.userAgent += " " + cfg.userAgent
 	}
 	c.common.client = c
-	c.Environments = (*EnvironmentsService)(&c.common)
+	c.Environments = &EnvironmentsService{
+		service: c.common,
+		Work:    (*EnvironmentWorkService)(&c.common),
+	}
 	c.Agents = &AgentsService{
 		service:  c.common,
 		Versions: (*AgentVersionsService)(&c.common),
@@ -163,6 +176,12 @@ func NewClient(opts ...Option) (*Client, error) {
 		service:  c.common,
 		Versions: (*SkillVersionsService)(&c.common),
 	}
+	c.Deployments = &DeploymentsService{
+		service: c.common,
+		Runs:    (*DeploymentsRunsService)(&c.common),
+	}
+	c.DeploymentRuns = (*DeploymentRunsService)(&c.common)
+	c.Dreams = (*DreamsService)(&c.common)
 	return c, nil
 }
 

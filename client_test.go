@@ -595,8 +595,9 @@ func TestEveryServiceIsWiredToTheClient(t *testing.T) {
 	}
 	walk("client", reflect.ValueOf(c).Elem())
 	assert.Equal(t, []string{
-		"client.Environments", "client.Agents", "client.Agents.Versions", "client.Sessions",
+		"client.Environments", "client.Environments.Work", "client.Agents", "client.Agents.Versions", "client.Sessions",
 		"client.Sessions.Resources", "client.Sessions.Threads", "client.Events", "client.Models",
 		"client.Files", "client.Skills", "client.Skills.Versions",
+		"client.Deployments", "client.Deployments.Runs", "client.DeploymentRuns", "client.Dreams",
 	}, names)
 }

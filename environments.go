@@ -14,7 +14,12 @@ import (
 // have none, so create one before the first session.
 //
 // See https://docs.qoder.com/cloud-agents/environments.
-type EnvironmentsService service
+type EnvironmentsService struct {
+	service
+
+	// Work is the work queue of self-hosted environments.
+	Work *EnvironmentWorkService
+}
 
 // Create creates an environment. Packages and the setup script are
 // installed when a session first provisions it, so that first turn is

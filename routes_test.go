@@ -161,6 +161,76 @@ var routeCalls = map[string]routeCall{
 		_, err = io.Copy(io.Discard, body)
 		return nil, errors.Join(err, body.Close())
 	},
+
+	// Deployments and their runs.
+	"POST /deployments": func(ctx context.Context, c *Client, _ []string) (any, error) {
+		return c.Deployments.Create(ctx, &DeploymentCreateParams{Name: "d", Agent: AgentRef{ID: "agent_1"}, EnvironmentID: "env_1",
+			InitialEvents: []InputEvent{NewUserMessage("hi")}})
+	},
+	"GET /deployments/{}": func(ctx context.Context, c *Client, ids []string) (any, error) { return c.Deployments.Get(ctx, ids[0]) },
+	"POST /deployments/{}": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.Deployments.Update(ctx, ids[0], &DeploymentUpdateParams{Name: Ptr("d2")})
+	},
+	"GET /deployments": func(ctx context.Context, c *Client, _ []string) (any, error) { return c.Deployments.List(ctx, nil) },
+	"POST /deployments/{}/archive": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.Deployments.Archive(ctx, ids[0])
+	},
+	"POST /deployments/{}/pause": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.Deployments.Pause(ctx, ids[0])
+	},
+	"POST /deployments/{}/run": func(ctx context.Context, c *Client, ids []string) (any, error) { return c.Deployments.Run(ctx, ids[0]) },
+	"POST /deployments/{}/unpause": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.Deployments.Unpause(ctx, ids[0])
+	},
+	"GET /deployments/{}/runs": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.Deployments.Runs.List(ctx, ids[0], nil)
+	},
+	"GET /deployments/{}/runs/{}": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.Deployments.Runs.Get(ctx, ids[0], ids[1])
+	},
+	"GET /deployment_runs/{}": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.DeploymentRuns.Get(ctx, ids[0])
+	},
+	"GET /deployment_runs": func(ctx context.Context, c *Client, _ []string) (any, error) { return c.DeploymentRuns.List(ctx, nil) },
+
+	// Dreams.
+	"POST /dreams": func(ctx context.Context, c *Client, _ []string) (any, error) {
+		return c.Dreams.Create(ctx, &DreamCreateParams{Inputs: []DreamInput{DreamFromMemoryStore("memstore_1")}, Model: DreamModel{ID: "auto"}})
+	},
+	"GET /dreams/{}":          func(ctx context.Context, c *Client, ids []string) (any, error) { return c.Dreams.Get(ctx, ids[0]) },
+	"GET /dreams":             func(ctx context.Context, c *Client, _ []string) (any, error) { return c.Dreams.List(ctx, nil) },
+	"POST /dreams/{}/archive": func(ctx context.Context, c *Client, ids []string) (any, error) { return c.Dreams.Archive(ctx, ids[0]) },
+	"POST /dreams/{}/cancel":  func(ctx context.Context, c *Client, ids []string) (any, error) { return c.Dreams.Cancel(ctx, ids[0]) },
+
+	// The self-hosted work queue.
+	"GET /environments/{}/work/{}": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.Environments.Work.Get(ctx, ids[0], ids[1])
+	},
+	"POST /environments/{}/work/{}": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.Environments.Work.Update(ctx, ids[0], ids[1], &WorkUpdateParams{Metadata: map[string]*string{"worker": Ptr("w1")}})
+	},
+	"GET /environments/{}/work": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.Environments.Work.List(ctx, ids[0], nil)
+	},
+	"POST /environments/{}/work/{}/ack": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.Environments.Work.Ack(ctx, ids[0], ids[1])
+	},
+	"POST /environments/{}/work/{}/heartbeat": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.Environments.Work.Heartbeat(ctx, ids[0], ids[1], &WorkHeartbeatParams{DesiredTTLSeconds: 60})
+	},
+	"GET /environments/{}/work/poll": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		work, err := c.Environments.Work.Poll(ctx, ids[0], &WorkPollParams{BlockMS: 999, WorkerID: "w1"})
+		if err == nil && work != nil {
+			return nil, fmt.Errorf("the recorded null is an empty queue, got %+v", work)
+		}
+		return nil, err
+	},
+	"GET /environments/{}/work/stats": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.Environments.Work.Stats(ctx, ids[0])
+	},
+	"POST /environments/{}/work/{}/stop": func(ctx context.Context, c *Client, ids []string) (any, error) {
+		return c.Environments.Work.Stop(ctx, ids[0], ids[1], &WorkStopParams{})
+	},
 }
 
 // pendingRoutes are the routes of the contract the SDK does not cover yet,
@@ -195,34 +265,6 @@ var pendingRoutes = map[string]string{
 	"GET /memory_stores/{}/memory_versions/{}":         "12",
 	"GET /memory_stores/{}/memory_versions":            "12",
 	"POST /memory_stores/{}/memory_versions/{}/redact": "12",
-	// Deployments and their runs (issue 13).
-	"POST /deployments":            "13",
-	"GET /deployments/{}":          "13",
-	"POST /deployments/{}":         "13",
-	"GET /deployments":             "13",
-	"POST /deployments/{}/archive": "13",
-	"POST /deployments/{}/pause":   "13",
-	"POST /deployments/{}/run":     "13",
-	"POST /deployments/{}/unpause": "13",
-	"GET /deployments/{}/runs":     "13",
-	"GET /deployments/{}/runs/{}":  "13",
-	"GET /deployment_runs/{}":      "13",
-	"GET /deployment_runs":         "13",
-	// Dreams (issue 13).
-	"POST /dreams":            "13",
-	"GET /dreams/{}":          "13",
-	"GET /dreams":             "13",
-	"POST /dreams/{}/archive": "13",
-	"POST /dreams/{}/cancel":  "13",
-	// The self-hosted work queue (issue 13).
-	"GET /environments/{}/work/{}":            "13",
-	"POST /environments/{}/work/{}":           "13",
-	"GET /environments/{}/work":               "13",
-	"POST /environments/{}/work/{}/ack":       "13",
-	"POST /environments/{}/work/{}/heartbeat": "13",
-	"GET /environments/{}/work/poll":          "13",
-	"GET /environments/{}/work/stats":         "13",
-	"POST /environments/{}/work/{}/stop":      "13",
 }
 
 // openAndClose closes a stream the route test opened.

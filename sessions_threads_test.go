@@ -3,9 +3,10 @@ package qoder
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"testing"
 	"time"
+
+	"net/url"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -136,4 +137,55 @@ func TestSessionThreadsService_apiErrors(t *testing.T) {
 			return err
 		}},
 	})
+}
+
+func TestSessionThreadsService_Stream(t *testing.T) {
+	c, mux := newTestClient(t)
+	rr := &streamReqs{}
+	mux.HandleFunc("GET /api-test/sessions/sess_1/threads/sthr_1/stream", func(w http.ResponseWriter, r *http.Request) {
+		n := rr.add(r)
+		sseStart(w)
+		if n == 0 {
+			sseWrite(w, sseEvent("evt_1", EventTypeSessionThreadStatusRunning, `,"session_thread_id":"sthr_1","agent_name":"worker"`))
+			abort()
+		}
+		sseWrite(w, sseEvent("evt_2", EventTypeAgentMessage, `,"session_thread_id":"sthr_1","content":[{"type":"text","text":"done"}]`), terminatedFrame("evt_3"))
+	})
+	mux.HandleFunc("/", failHandler(t))
+	s, err := c.Sessions.Threads.Stream(streamCtx(t), "sess_1", "sthr_1", &StreamParams{EventDeltas: []string{EventTypeAgentMessage}})
+	require.NoError(t, err)
+	defer s.Close()
+	evs := collectStream(t, s, streamWait)
+	require.NoError(t, s.Err())
+	assert.Equal(t, idRange(1, 3), eventIDs(evs))
+	assert.IsType(t, &SessionThreadStatusRunningEvent{}, evs[0])
+	assert.Equal(t, "sthr_1", evs[1].(*AgentMessageEvent).SessionThreadID)
+	reqs := rr.list()
+	require.Len(t, reqs, 2)
+	assert.Equal(t, "/api-test/sessions/sess_1/threads/sthr_1/stream", reqs[0].path)
+	assert.Equal(t, "event_deltas%5B%5D=agent.message", reqs[0].rawQuery)
+	assert.Equal(t, "evt_1", reqs[1].header.Get("Last-Event-ID"))
+
+	_, err = c.Sessions.Threads.Stream(streamCtx(t), "sess_1", "", nil)
+	assert.ErrorContains(t, err, "thread_id")
+}
+
+func TestSessionThreadsService_StreamEndsWhenTheThreadTerminates(t *testing.T) {
+	c, mux := newTestClient(t)
+	rr := &streamReqs{}
+	mux.HandleFunc("GET /api-test/sessions/sess_1/threads/sthr_1/stream", func(w http.ResponseWriter, r *http.Request) {
+		rr.add(r)
+		sseStart(w)
+		sseWrite(w,
+			sseEvent("evt_1", EventTypeSessionThreadStatusTerminated, `,"session_thread_id":"sthr_other","agent_name":"other"`),
+			sseEvent("evt_2", EventTypeSessionThreadStatusTerminated, `,"session_thread_id":"sthr_1","agent_name":"worker"`))
+		abort() // a stream that went on would reconnect here
+	})
+	s, err := c.Sessions.Threads.Stream(streamCtx(t), "sess_1", "sthr_1", nil)
+	require.NoError(t, err)
+	defer s.Close()
+	evs := collectStream(t, s, streamWait)
+	require.NoError(t, s.Err())
+	assert.Equal(t, idRange(1, 2), eventIDs(evs), "another thread's end does not end the stream")
+	assert.Len(t, rr.list(), 1, "no reconnect after the thread terminated")
 }
