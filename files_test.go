@@ -1,6 +1,7 @@
 package qoder
 
 import (
+	"context"
 	"errors"
 	"io"
 	"mime"
@@ -674,4 +675,38 @@ func TestFilesService_DownloadRetriesStorage(t *testing.T) {
 	data, _ := io.ReadAll(body)
 	assert.Equal(t, "ok", string(data))
 	assert.Equal(t, 2, calls)
+}
+
+func TestFilesService_EmptyIDs(t *testing.T) {
+	t.Parallel()
+	resTestEmptyIDs(t, []resEmptyIDCase{
+		{"Get", "file_id", func(ctx context.Context, c *Client) error { _, err := c.Files.Get(ctx, ""); return err }},
+		{"Delete", "file_id", func(ctx context.Context, c *Client) error { _, err := c.Files.Delete(ctx, ""); return err }},
+		{"Download", "file_id", func(ctx context.Context, c *Client) error { _, err := c.Files.Download(ctx, ""); return err }},
+		{"DownloadURL", "file_id", func(ctx context.Context, c *Client) error { _, err := c.Files.DownloadURL(ctx, ""); return err }},
+	})
+}
+
+func TestFilesService_APIErrors(t *testing.T) {
+	t.Parallel()
+	resTestAPIErrors(t, []resAPIErrorCase{
+		{"Upload", "POST /api-test/files", func(ctx context.Context, c *Client) error {
+			_, err := c.Files.Upload(ctx, &FileUploadParams{Name: "a.txt", Content: strings.NewReader("x")})
+			return err
+		}},
+		{"List", "GET /api-test/files", func(ctx context.Context, c *Client) error { _, err := c.Files.List(ctx, nil); return err }},
+		{"All", "GET /api-test/files", func(ctx context.Context, c *Client) error {
+			_, err := resCollect(c.Files.All(ctx, nil))
+			return err
+		}},
+		{"Delete", "DELETE /api-test/files/file_x", func(ctx context.Context, c *Client) error { _, err := c.Files.Delete(ctx, "file_x"); return err }},
+		{"Download", "GET /api-test/files/file_x/content", func(ctx context.Context, c *Client) error {
+			_, err := c.Files.Download(ctx, "file_x")
+			return err
+		}},
+		{"DownloadURL", "GET /api-test/files/file_x/content", func(ctx context.Context, c *Client) error {
+			_, err := c.Files.DownloadURL(ctx, "file_x")
+			return err
+		}},
+	})
 }

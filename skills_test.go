@@ -1,6 +1,7 @@
 package qoder
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"strings"
@@ -260,4 +261,72 @@ func TestSkillVersionsService_DownloadPresigned(t *testing.T) {
 	assert.Equal(t, "zip bytes", string(data))
 	require.Len(t, st.headers, 1)
 	assertAnonymous(t, st.headers[0])
+}
+
+func TestSkillsService_EmptyIDs(t *testing.T) {
+	t.Parallel()
+	md := &SkillVersionCreateParams{Bundle: SkillFromMarkdown(skillMD)}
+	resTestEmptyIDs(t, []resEmptyIDCase{
+		{"Get", "skill_id", func(ctx context.Context, c *Client) error { _, err := c.Skills.Get(ctx, ""); return err }},
+		{"Delete", "skill_id", func(ctx context.Context, c *Client) error { _, err := c.Skills.Delete(ctx, ""); return err }},
+		{"Versions.Create", "skill_id", func(ctx context.Context, c *Client) error {
+			_, err := c.Skills.Versions.Create(ctx, "", md)
+			return err
+		}},
+		{"Versions.Get", "version", func(ctx context.Context, c *Client) error {
+			_, err := c.Skills.Versions.Get(ctx, "skill_1", "")
+			return err
+		}},
+		{"Versions.List", "skill_id", func(ctx context.Context, c *Client) error { _, err := c.Skills.Versions.List(ctx, "", nil); return err }},
+		{"Versions.All", "skill_id", func(ctx context.Context, c *Client) error {
+			_, err := resCollect(c.Skills.Versions.All(ctx, "", nil))
+			return err
+		}},
+		{"Versions.Delete", "skill_id", func(ctx context.Context, c *Client) error {
+			_, err := c.Skills.Versions.Delete(ctx, "", "1")
+			return err
+		}},
+		{"Versions.Download", "version", func(ctx context.Context, c *Client) error {
+			_, err := c.Skills.Versions.Download(ctx, "skill_1", "")
+			return err
+		}},
+	})
+}
+
+func TestSkillsService_APIErrors(t *testing.T) {
+	t.Parallel()
+	md := SkillFromMarkdown(skillMD)
+	resTestAPIErrors(t, []resAPIErrorCase{
+		{"Create", "POST /api-test/skills", func(ctx context.Context, c *Client) error {
+			_, err := c.Skills.Create(ctx, &SkillCreateParams{Bundle: md})
+			return err
+		}},
+		{"Get", "GET /api-test/skills/skill_x", func(ctx context.Context, c *Client) error { _, err := c.Skills.Get(ctx, "skill_x"); return err }},
+		{"List", "GET /api-test/skills", func(ctx context.Context, c *Client) error { _, err := c.Skills.List(ctx, nil); return err }},
+		{"All", "GET /api-test/skills", func(ctx context.Context, c *Client) error {
+			_, err := resCollect(c.Skills.All(ctx, nil))
+			return err
+		}},
+		{"Delete", "DELETE /api-test/skills/skill_x", func(ctx context.Context, c *Client) error { _, err := c.Skills.Delete(ctx, "skill_x"); return err }},
+		{"Versions.Create", "POST /api-test/skills/skill_x/versions", func(ctx context.Context, c *Client) error {
+			_, err := c.Skills.Versions.Create(ctx, "skill_x", &SkillVersionCreateParams{Bundle: md})
+			return err
+		}},
+		{"Versions.Get", "GET /api-test/skills/skill_x/versions/2", func(ctx context.Context, c *Client) error {
+			_, err := c.Skills.Versions.Get(ctx, "skill_x", "2")
+			return err
+		}},
+		{"Versions.List", "GET /api-test/skills/skill_x/versions", func(ctx context.Context, c *Client) error {
+			_, err := c.Skills.Versions.List(ctx, "skill_x", nil)
+			return err
+		}},
+		{"Versions.Delete", "DELETE /api-test/skills/skill_x/versions/2", func(ctx context.Context, c *Client) error {
+			_, err := c.Skills.Versions.Delete(ctx, "skill_x", "2")
+			return err
+		}},
+		{"Versions.Download", "GET /api-test/skills/skill_x/versions/2/content", func(ctx context.Context, c *Client) error {
+			_, err := c.Skills.Versions.Download(ctx, "skill_x", "2")
+			return err
+		}},
+	})
 }
