@@ -124,8 +124,8 @@
 //     deleted uses it.
 //   - Agent updates must send the current version (400 without it, 409
 //     when stale), and every accepted update makes a new version.
-//   - The fake has no vaults, memory stores or self-hosted workers:
-//     references to them are 404, and user.tool_result is always 409.
+//   - The fake has no self-hosted workers: references to them are 404,
+//     and user.tool_result is always 409.
 //   - Files are listed newest first; ids cannot be combined with page or
 //     limit. Uploading a skill whose front matter names an existing skill
 //     adds a version to it (as the guide says of re-uploads); a skill's
