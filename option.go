@@ -49,10 +49,11 @@ func WithBaseURL(baseURL string) Option {
 // to 256 idle connections to the API (net/http's default keeps 2 per
 // host), sets no limit on connections per host (an HTTP/1.1 event stream
 // holds one), bounds dialing to 30 s and TLS handshakes to 10 s, fails a
-// call whose response headers take longer than a minute (an event stream
-// waits for its headers as long as its own idle timeout allows), takes
-// proxies from the environment, and speaks HTTP/2 whenever the server
-// offers it, pinging a connection silent for 30 s to find dead ones.
+// call whose response headers arrive more than a minute after its request,
+// body included, was sent (an event stream waits for its headers as long
+// as its own idle timeout allows), takes proxies from the environment, and
+// speaks HTTP/2 whenever the server offers it, pinging a connection silent
+// for 30 s to find dead ones.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *clientConfig) { c.httpClient = hc }
 }

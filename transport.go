@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
+	"sync"
 	"time"
 )
 
@@ -47,7 +49,7 @@ func newHTTPClient() *http.Client {
 // an API client, no limit on connections per host (an HTTP/1.1 event stream
 // holds one for its lifetime), HTTP/2 whenever the server offers it, with
 // health-check pings, and a response header timeout for every call but
-// event streams.
+// event streams, counted from when the request has been sent.
 func newTransport() *apiTransport {
 	dialer := &net.Dialer{Timeout: transportDialTimeout, KeepAlive: transportKeepAlive}
 	return &apiTransport{
@@ -80,15 +82,18 @@ type apiTransport struct {
 }
 
 // RoundTrip sends req. Unless req asks for an event stream, it fails when
-// the response headers take longer than the header timeout.
+// the response headers take longer than the header timeout after the
+// request, body included, was written: sending a large upload does not
+// count.
 func (t *apiTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.headerTimeout <= 0 || req.Header.Get("Accept") == "text/event-stream" {
 		return t.Transport.RoundTrip(req)
 	}
 	ctx, cancel := context.WithCancelCause(req.Context())
-	timer := time.AfterFunc(t.headerTimeout, func() { cancel(errResponseHeaderTimeout) })
+	wait := &headerWait{timeout: t.headerTimeout, cancel: cancel}
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteRequest: wait.start})
 	resp, err := t.Transport.RoundTrip(req.WithContext(ctx))
-	if !timer.Stop() && err == nil {
+	if !wait.stop() && err == nil {
 		// The timeout struck as the headers arrived: the body is cut off.
 		_ = resp.Body.Close()
 		resp, err = nil, errResponseHeaderTimeout
@@ -102,6 +107,39 @@ func (t *apiTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
 	return resp, nil
+}
+
+// headerWait is the response header timeout of one request. Its clock
+// starts when the request has been written and stops when the headers
+// arrive (or the request fails).
+type headerWait struct {
+	timeout time.Duration
+	cancel  context.CancelCauseFunc
+
+	mu    sync.Mutex
+	timer *time.Timer
+	done  bool // RoundTrip returned
+}
+
+// start starts, or on a request written again restarts, the clock.
+func (w *headerWait) start(httptrace.WroteRequestInfo) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case w.done:
+	case w.timer != nil:
+		w.timer.Reset(w.timeout)
+	default:
+		w.timer = time.AfterFunc(w.timeout, func() { w.cancel(errResponseHeaderTimeout) })
+	}
+}
+
+// stop stops the clock for good. It reports false if the timeout struck.
+func (w *headerWait) stop() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.done = true
+	return w.timer == nil || w.timer.Stop()
 }
 
 // cancelOnClose releases the context of a request when its response body

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -102,6 +103,38 @@ func TestDefaultTransport_responseHeaderTimeout(t *testing.T) {
 		assert.JSONEq(t, `{"id":"x"}`, string(body))
 	})
 
+	t.Run("sending a slow body does not count", func(t *testing.T) {
+		mux.HandleFunc("POST /api-test/upload", func(w http.ResponseWriter, r *http.Request) {
+			data, err := io.ReadAll(r.Body)
+			assert.NoError(t, err)
+			serveJSON(t, w, http.StatusOK, fmt.Sprintf(`{"size":%d}`, len(data)))
+		})
+		body := &gatedBody{parts: []string{"part one, ", "part two"}, reached: make(chan struct{}), release: make(chan struct{})}
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, c.BaseURL()+"upload", body)
+		require.NoError(t, err)
+		type result struct {
+			body string
+			err  error
+		}
+		done := make(chan result, 1)
+		go func() {
+			resp, err := c.httpClient.Do(req)
+			if err != nil {
+				done <- result{err: err}
+				return
+			}
+			defer resp.Body.Close()
+			data, err := io.ReadAll(resp.Body)
+			done <- result{string(data), err}
+		}()
+		<-body.reached
+		require.Error(t, slowCall(), "the header timeout has passed while the body was being sent")
+		close(body.release)
+		res := <-done
+		require.NoError(t, res.err)
+		assert.JSONEq(t, `{"size":18}`, res.body)
+	})
+
 	t.Run("a stream waits for its headers", func(t *testing.T) {
 		arrived, release := make(chan struct{}), make(chan struct{})
 		mux.HandleFunc(streamPattern, func(w http.ResponseWriter, r *http.Request) {
@@ -168,4 +201,29 @@ func TestDefaultTransport_http2(t *testing.T) {
 	assert.EqualValues(t, 4, protos[2].Load(), "every request went over HTTP/2")
 	assert.Zero(t, protos[1].Load())
 	assert.EqualValues(t, 1, conns.Load(), "the streams and the call share one connection")
+}
+
+// gatedBody is a request body that sends its first part, then waits for
+// release before the rest, like a large upload still being sent.
+type gatedBody struct {
+	parts   []string
+	reached chan struct{} // closed when the body waits for release
+	release chan struct{}
+}
+
+func (b *gatedBody) Read(p []byte) (int, error) {
+	if len(b.parts) == 0 {
+		return 0, io.EOF
+	}
+	if len(b.parts) == 1 && b.release != nil {
+		close(b.reached)
+		<-b.release
+		b.release = nil
+	}
+	n := copy(p, b.parts[0])
+	b.parts[0] = b.parts[0][n:]
+	if b.parts[0] == "" {
+		b.parts = b.parts[1:]
+	}
+	return n, nil
 }
