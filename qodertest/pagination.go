@@ -275,9 +275,16 @@ type resourceList struct {
 	entries  []entry
 }
 
-// parseResourceList reads the query of the list of kind (such as "agent");
-// s.mu must be held, for the cursor lookup.
+// parseResourceList reads the query of the list of kind (such as "agent"),
+// whose pages hold at most 100 items; s.mu must be held, for the cursor
+// lookup.
 func (s *Server) parseResourceList(q url.Values, kind string) (*resourceList, *apiError) {
+	return s.parseResourceListMax(q, kind, 100)
+}
+
+// parseResourceListMax is parseResourceList for a list whose pages hold
+// at most maxLimit items.
+func (s *Server) parseResourceListMax(q url.Values, kind string, maxLimit int) (*resourceList, *apiError) {
 	l := &resourceList{kind: kind + "s"}
 	var e *apiError
 	if l.archived, e = boolParam(q, "include_archived"); e != nil {
@@ -289,7 +296,7 @@ func (s *Server) parseResourceList(q url.Values, kind string) (*resourceList, *a
 	if l.desc, e = orderParam(q, "desc"); e != nil {
 		return nil, e
 	}
-	if l.page, e = parsePage(q, 100, l.kind, s.resourceResolver(kind)); e != nil {
+	if l.page, e = parsePage(q, maxLimit, l.kind, s.resourceResolver(kind)); e != nil {
 		return nil, e
 	}
 	return l, nil
