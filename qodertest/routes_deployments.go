@@ -238,21 +238,21 @@ func (s *Server) onDeployment(c *call, verb string, fn func(d *deployment) (int,
 // deploymentParams is a create or update body, read and checked; apply
 // sets the fields it holds.
 type deploymentParams struct {
-	f             *fields
-	name          string
-	description   string
-	agentID       string
-	agentVersion  int
-	environmentID string
-	events        []json.RawMessage
-	inputs        []input
-	schedule      *deploymentSchedule
-	resources     []json.RawMessage
-	resourceParms []resourceParam
-	vaultIDs      []string
-	envVars       map[string]string
-	metadata      map[string]*string
-	budget        json.RawMessage
+	f              *fields
+	name           string
+	description    string
+	agentID        string
+	agentVersion   int
+	environmentID  string
+	events         []json.RawMessage
+	inputs         []input
+	schedule       *deploymentSchedule
+	resources      []json.RawMessage
+	resourceParams []resourceParam
+	vaultIDs       []string
+	envVars        map[string]string
+	metadata       map[string]*string
+	budget         json.RawMessage
 }
 
 // readDeploymentParams reads a create body (name, agent, environment_id
@@ -302,11 +302,11 @@ func readDeploymentParams(body []byte, create bool) (*deploymentParams, *apiErro
 	if f.has("schedule") {
 		p.schedule = readSchedule(f)
 	}
-	p.resourceParms = readResources(f)
-	if len(p.resourceParms) > 500 {
+	p.resourceParams = readResources(f)
+	if len(p.resourceParams) > 500 {
 		f.fail("resources", "field 'resources' may hold at most 500 resources.")
 	}
-	for _, r := range p.resourceParms {
+	for _, r := range p.resourceParams {
 		data, _ := json.Marshal(r.body)
 		p.resources = append(p.resources, data)
 	}
@@ -395,7 +395,7 @@ func (p *deploymentParams) apply(d *deployment, now time.Time) {
 		d.schedule.from(now)
 	}
 	if f.present("resources") {
-		d.resources, d.resourceParams = p.resources, p.resourceParms
+		d.resources, d.resourceParams = p.resources, p.resourceParams
 	}
 	if f.present("vault_ids") {
 		d.vaultIDs = p.vaultIDs
