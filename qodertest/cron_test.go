@@ -72,3 +72,25 @@ func TestCronRejects(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCron checks that no expression makes parsing panic, and that the
+// firing times of any valid one come strictly after each other, in order.
+func FuzzCron(f *testing.F) {
+	for _, seed := range []string{"0 9 * * 1-5", "*/7 */5 1,15 JAN-MAR sun", "30 2 * * *", "0 0 30 2 *", "59 23 31 12 7", "1-59/2 * * * *"} {
+		f.Add(seed, int64(1781427212), uint8(0))
+	}
+	zones := []string{"UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu"}
+	f.Fuzz(func(t *testing.T, expr string, unix int64, zone uint8) {
+		spec, err := parseCron(expr)
+		if err != nil {
+			return
+		}
+		loc, err := time.LoadLocation(zones[int(zone)%len(zones)])
+		require.NoError(t, err)
+		prev := time.Unix(unix%(1<<33), 0)
+		for _, next := range spec.upcoming(prev, loc, 3) {
+			require.True(t, next.After(prev), "%s: %v after %v", expr, next, prev)
+			prev = next
+		}
+	})
+}

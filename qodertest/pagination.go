@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -261,6 +262,18 @@ func queryList(q url.Values, names ...string) []string {
 		}
 	}
 	return out
+}
+
+// statusesParam reads the repeatable statuses filter, each one of
+// allowed.
+func statusesParam(q url.Values, allowed []string) ([]string, *apiError) {
+	statuses := queryList(q, "statuses", "statuses[]")
+	for _, st := range statuses {
+		if !slices.Contains(allowed, st) {
+			return nil, invalid("statuses", "statuses must be among %s.", quoteList(allowed))
+		}
+	}
+	return statuses, nil
 }
 
 // resourceList is the parsed query of a resource list (agents,

@@ -306,11 +306,9 @@ func (s *Server) onDream(c *call, fn func(d *dream) (int, any)) (int, any) {
 // bounds.
 func (s *Server) listDreams(c *call) (int, any) {
 	q := c.r.URL.Query()
-	statuses := queryList(q, "statuses", "statuses[]")
-	for _, st := range statuses {
-		if !slices.Contains(dreamStatuses, st) {
-			return 0, invalid("statuses", "statuses must be among %s.", quoteList(dreamStatuses))
-		}
+	statuses, e := statusesParam(q, dreamStatuses)
+	if e != nil {
+		return 0, e
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

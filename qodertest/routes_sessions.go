@@ -357,11 +357,9 @@ var listStatuses = []string{statusRescheduling, statusRunning, statusIdle, statu
 // order is desc by default.
 func (s *Server) listSessions(c *call) (int, any) {
 	q := c.r.URL.Query()
-	statuses := queryList(q, "statuses", "statuses[]")
-	for _, st := range statuses {
-		if !slices.Contains(listStatuses, st) {
-			return 0, invalid("statuses", "statuses must be among %s.", quoteList(listStatuses))
-		}
+	statuses, e := statusesParam(q, listStatuses)
+	if e != nil {
+		return 0, e
 	}
 	agentID := q.Get("agent_id")
 	agentVersion := 0
