@@ -2,10 +2,8 @@ package qoder
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -54,34 +52,15 @@ func TestApplyBodyFields(t *testing.T) {
 func TestBodyFields_onTheWire(t *testing.T) {
 	t.Parallel()
 	c, mux := newTestClient(t)
-	var mu sync.Mutex
-	var bodies, keys []string
-	mux.HandleFunc("POST /api-test/agents", func(w http.ResponseWriter, r *http.Request) {
-		b, err := io.ReadAll(r.Body)
-		assert.NoError(t, err)
-		mu.Lock()
-		bodies = append(bodies, string(b))
-		keys = append(keys, r.Header.Get("Idempotency-Key"))
-		n := len(bodies)
-		mu.Unlock()
-		if n < 3 {
-			serveJSON(t, w, http.StatusServiceUnavailable, `{"type":"error","error":{"type":"api_error","message":"busy"}}`)
-			return
-		}
-		serveJSON(t, w, http.StatusOK, `{"id":"agent_1","type":"agent","name":"bot","version":1,"priority":"high"}`)
-	})
+	rec := serveAfterFailures(t, mux, "POST /api-test/agents", 2, http.StatusOK, `{"id":"agent_1","type":"agent","name":"bot","version":1,"priority":"high"}`, nil)
 	agent, err := c.Agents.Create(t.Context(), &AgentCreateParams{Name: "bot", Model: ModelConfig{ID: "ultimate"}, System: "be brief"},
 		WithBodyField("priority", "high"),
 		WithBodyField("labels", []string{"a", "b"}),
 		WithoutBodyField("system"),
 	)
 	require.NoError(t, err)
-	require.Len(t, bodies, 3, "two 503s, then the answer")
-	assert.JSONEq(t, `{"name":"bot","model":"ultimate","priority":"high","labels":["a","b"]}`, bodies[0])
-	assert.Equal(t, bodies[0], bodies[1], "a retry sends the same bytes")
-	assert.Equal(t, bodies[0], bodies[2])
-	assert.NotEmpty(t, keys[0])
-	assert.Equal(t, []string{keys[0], keys[0], keys[0]}, keys, "one idempotency key for the call")
+	body := rec.assertReplayed(t, 3) // two 503s, then the answer
+	assert.JSONEq(t, `{"name":"bot","model":"ultimate","priority":"high","labels":["a","b"]}`, body)
 
 	var extra struct {
 		Priority string `json:"priority"`

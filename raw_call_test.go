@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -20,24 +19,11 @@ import (
 func TestDo_retriesWithOneKey(t *testing.T) {
 	t.Parallel()
 	c, mux := newTestClient(t, WithHeader("X-App", "demo"))
-	var mu sync.Mutex
-	var keys, bodies []string
-	mux.HandleFunc("POST /api-test/widgets/w%2F1/polish", func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
+	rec := serveAfterFailures(t, mux, "POST /api-test/widgets/w%2F1/polish", 2, http.StatusOK, `{"id":"w/1","shine":9}`, func(r *http.Request) {
 		assert.Equal(t, "Bearer "+testToken, r.Header.Get("Authorization"))
 		assert.Equal(t, "demo", r.Header.Get("X-App"))
 		assert.Equal(t, "application/json", r.Header.Get("Content-Type"))
 		assert.Equal(t, "dry=1", r.URL.RawQuery)
-		mu.Lock()
-		keys = append(keys, r.Header.Get("Idempotency-Key"))
-		bodies = append(bodies, string(b))
-		n := len(keys)
-		mu.Unlock()
-		if n < 3 {
-			serveJSON(t, w, http.StatusBadGateway, `<html>bad gateway</html>`)
-			return
-		}
-		serveJSON(t, w, http.StatusOK, `{"id":"w/1","shine":9}`)
 	})
 	var out struct {
 		ID    string `json:"id"`
@@ -48,11 +34,7 @@ func TestDo_retriesWithOneKey(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "w/1", out.ID)
 	assert.Equal(t, 9, out.Shine)
-	require.Len(t, keys, 3)
-	assert.NotEmpty(t, keys[0])
-	assert.Equal(t, []string{keys[0], keys[0], keys[0]}, keys, "one key for the call")
-	assert.Equal(t, `{"level":9,"note":"<fast>","extra":true}`, bodies[0])
-	assert.Equal(t, []string{bodies[0], bodies[0], bodies[0]}, bodies)
+	assert.Equal(t, `{"level":9,"note":"<fast>","extra":true}`, rec.assertReplayed(t, 3))
 }
 
 func TestDo_queryAndResults(t *testing.T) {

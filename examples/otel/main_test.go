@@ -73,8 +73,8 @@ func TestRun(t *testing.T) {
 		assert.NotRegexp(t, `(agent|sess|env)_[0-9a-f]`, s.Name, "no id in a span name")
 	}
 
-	gets := byName["GET /agents/{agent_id}"]
-	require.Len(t, gets, 2, "the read of the agent, retried once")
+	gets := byName["GET /sessions/{session_id}"]
+	require.Len(t, gets, 2, "the read of the session, retried once")
 	assert.EqualValues(t, []any{0.0, 503.0, "Error"}, []any{gets[0].attr("http.request.resend_count"), gets[0].attr("http.response.status_code"), gets[0].Status.Code})
 	assert.EqualValues(t, []any{1.0, 200.0, "Unset"}, []any{gets[1].attr("http.request.resend_count"), gets[1].attr("http.response.status_code"), gets[1].Status.Code})
 	assert.Len(t, byName["POST /sessions"], 1)
