@@ -410,9 +410,10 @@ func (c *Client) prepare(method, path string, q, body any, opts []RequestOption)
 	req := &preparedRequest{
 		method: method,
 		path:   path,
-		cfg:    c.callConfig(opts),
+		cfg:    requestConfig{maxRetries: c.maxRetries},
 		accept: "application/json",
 	}
+	req.cfg.apply(opts)
 	u := c.baseString + path
 	var values url.Values
 	if q != nil {
@@ -456,17 +457,6 @@ func (c *Client) prepare(method, path string, q, body any, opts []RequestOption)
 		req.route = c.routes.match(path)
 	}
 	return req, nil
-}
-
-// callConfig returns the configuration of a call made with opts.
-func (c *Client) callConfig(opts []RequestOption) requestConfig {
-	cfg := requestConfig{maxRetries: c.maxRetries}
-	for _, opt := range opts {
-		if opt != nil {
-			opt(&cfg)
-		}
-	}
-	return cfg
 }
 
 // applyBodyFields applies the call's WithBodyField and WithoutBodyField

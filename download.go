@@ -119,7 +119,8 @@ func (c *Client) fetchPresigned(ctx context.Context, link *DownloadURL, opts []R
 	if strings.EqualFold(c.baseURL.Scheme, "https") && !strings.EqualFold(u.Scheme, "https") {
 		return nil, fmt.Errorf("qoder: will not download over plain http from an https API: %q", strip(u))
 	}
-	call := c.callConfig(opts)
+	call := requestConfig{maxRetries: c.maxRetries}
+	call.apply(opts)
 	p := &preparedRequest{
 		method:     http.MethodGet,
 		path:       strip(u),

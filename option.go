@@ -105,6 +105,15 @@ type requestConfig struct {
 	fieldsMakeBody bool        // without a body, body fields make one (see Client.Do)
 }
 
+// apply applies opts, skipping nil ones.
+func (r *requestConfig) apply(opts []RequestOption) {
+	for _, opt := range opts {
+		if opt != nil {
+			opt(r)
+		}
+	}
+}
+
 // acceptEmptyBody lets a call whose endpoint may answer with no body (a 204
 // delete) succeed on one; every other call fails on an empty 2xx body.
 func acceptEmptyBody(r *requestConfig) { r.emptyBodyOK = true }
