@@ -45,8 +45,8 @@ func WithBaseURL(baseURL string) Option {
 // changed; the client keeps a copy whose CheckRedirect applies the SDK's
 // redirect rules first (the token goes only to the base URL's scheme, host
 // and port; only GET follows redirects, at most 10, never from https to
-// http) and then calls hc's own. Deadlines come from each call's context,
-// so leave Timeout at zero if you stream events.
+// http) and then calls hc's own. Deadlines come from each call's context
+// and [WithRequestTimeout], so leave Timeout at zero if you stream events.
 //
 // Without it the client uses a private HTTP client whose transport keeps up
 // to 256 idle connections to the API (net/http's default keeps 2 per
