@@ -65,6 +65,8 @@ type Client struct {
 	userAgent  string
 	headers    http.Header
 	logger     *slog.Logger
+	middleware []Middleware
+	routes     *routeTable // the path templates used so far, for RequestInfo
 
 	// backoff returns the wait before retry number attempt (0-based) when
 	// the response names none (nil: the defaults); tests replace it to avoid sleeping.
@@ -152,6 +154,8 @@ func NewClient(opts ...Option) (*Client, error) {
 		userAgent:  defaultUserAgent,
 		headers:    cfg.headers,
 		logger:     cfg.logger,
+		middleware: cfg.middleware,
+		routes:     &routeTable{},
 		waitSleep:  sleepCtx,
 	}
 	if c.httpClient == nil {
@@ -284,6 +288,7 @@ func (c *Client) LogValue() slog.Value {
 // path-escaping each one. An empty id is an error naming its placeholder,
 // returned before any I/O.
 func (c *Client) path(template string, ids ...string) (string, error) {
+	c.routes.add(template)
 	var b strings.Builder
 	b.Grow(len(template) + 40)
 	rest := template
@@ -382,6 +387,9 @@ type preparedRequest struct {
 	cfg    requestConfig
 	accept string
 
+	middleware []Middleware // the client's, then the call's
+	route      string       // the path's template, for RequestInfo; set with middleware
+
 	// Set by the calls that fetch content rather than JSON (download.go).
 	keepBody  bool // a 2xx response body is left open for the caller
 	anonymous bool // a presigned URL: no token, no client or per-call headers
@@ -405,37 +413,73 @@ func (c *Client) prepare(method, path string, q, body any, opts []RequestOption)
 		cfg:    requestConfig{maxRetries: c.maxRetries},
 		accept: "application/json",
 	}
-	for _, opt := range opts {
-		if opt != nil {
-			opt(&req.cfg)
-		}
-	}
+	req.cfg.apply(opts)
 	u := c.baseString + path
+	var values url.Values
 	if q != nil {
-		values, err := encodeQuery(q)
-		if err != nil {
+		var err error
+		if values, err = encodeQuery(q); err != nil {
 			return nil, fmt.Errorf("qoder: %s /%s: encoding query: %w", method, path, err)
 		}
-		if len(values) > 0 {
-			u += "?" + values.Encode()
+	}
+	for k, vs := range req.cfg.query {
+		if values == nil {
+			values = make(url.Values, len(req.cfg.query))
 		}
+		values[k] = append(values[k], vs...)
+	}
+	if len(values) > 0 {
+		u += "?" + values.Encode()
 	}
 	req.url = u
 	if form, ok := body.(*formBody); ok {
 		req.form = form
 	} else if body != nil {
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(body); err != nil {
+		data, err := encodeJSON(body)
+		if err != nil {
 			return nil, fmt.Errorf("qoder: %s /%s: encoding body: %w", method, path, err)
 		}
-		req.body = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+		req.body = data
+	}
+	if len(req.cfg.bodyFields) > 0 {
+		if err := req.applyBodyFields(); err != nil {
+			return nil, err
+		}
 	}
 	if method == http.MethodPost && req.cfg.idempotencyKey == "" {
 		req.cfg.idempotencyKey = newIdempotencyKey()
 	}
+	req.middleware = c.middleware
+	if len(req.cfg.middleware) > 0 {
+		req.middleware = append(slices.Clip(c.middleware), req.cfg.middleware...)
+	}
+	if len(req.middleware) > 0 {
+		req.route = c.routes.match(path)
+	}
 	return req, nil
+}
+
+// applyBodyFields applies the call's WithBodyField and WithoutBodyField
+// options to its encoded body, refusing them, before any I/O, for a call
+// that sends no JSON body.
+func (p *preparedRequest) applyBodyFields() error {
+	var err error
+	switch {
+	case p.form != nil:
+		err = errors.New("this call sends a multipart form, not a JSON body")
+	case p.body == nil && !p.cfg.fieldsMakeBody:
+		err = errors.New("this call sends no body")
+	default:
+		base := p.body
+		if base == nil {
+			base = []byte("{}")
+		}
+		p.body, err = applyBodyFields(base, p.cfg.bodyFields)
+	}
+	if err != nil {
+		return errInvalidParams("%s /%s: body field options: %v", p.method, p.path, err)
+	}
+	return nil
 }
 
 // newHTTPRequest builds one attempt's request; all headers are set here.
@@ -488,33 +532,10 @@ func (c *Client) newHTTPRequest(ctx context.Context, p *preparedRequest) (*http.
 func (c *Client) send(ctx context.Context, p *preparedRequest) (*http.Response, []byte, error) {
 	keyed := p.cfg.idempotencyKey != ""
 	for attempt := 0; ; attempt++ {
-		req, err := c.newHTTPRequest(ctx, p)
-		if err != nil {
-			return nil, nil, err
-		}
 		start := time.Now()
-		resp, err := c.httpClient.Do(req)
-		if ferr := p.form.finish(); ferr != nil {
-			if resp != nil {
-				drainAndClose(resp.Body)
-			}
-			return nil, nil, fmt.Errorf("qoder: %s %s: %w", p.method, p.target(), ferr)
-		}
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			if resp != nil {
-				drainAndClose(resp.Body)
-			}
-			return nil, nil, ctxErr
-		}
-		var data []byte
-		if err == nil && !(p.keepBody && isSuccess(resp.StatusCode)) {
-			data, err = readBody(resp)
-			if err != nil && ctx.Err() != nil {
-				return nil, nil, ctx.Err()
-			}
-			if errors.Is(err, errResponseTooLarge) {
-				return nil, nil, fmt.Errorf("qoder: %s %s: %w", p.method, p.target(), err)
-			}
+		resp, data, final, err := c.attempt(ctx, p, attempt)
+		if final {
+			return nil, nil, err
 		}
 		c.logAttempt(ctx, p, resp, attempt, time.Since(start), err)
 		retry, reason := shouldRetry(p.method, keyed, resp, err)
@@ -546,6 +567,60 @@ func (c *Client) send(ctx context.Context, p *preparedRequest) (*http.Response, 
 		}
 		return resp, data, nil
 	}
+}
+
+// attempt makes one attempt of a call: it sends the request through the
+// middlewares and reads the response body (all of it, unless p.keepBody
+// and the status is 2xx: then the body is left open), all within the
+// call's request timeout. With final set, err (ctx.Err() itself when ctx
+// ended) ends the call as it is; otherwise an error is the attempt's, for
+// shouldRetry, and resp, when not nil, has its body closed.
+func (c *Client) attempt(ctx context.Context, p *preparedRequest, attempt int) (resp *http.Response, data []byte, final bool, err error) {
+	actx, timer := startAttempt(ctx, p.cfg.timeout)
+	kept := false // the body is left open, and ends the attempt's context when closed
+	defer func() {
+		if !kept {
+			timer.release()
+		}
+	}()
+	req, err := c.newHTTPRequest(actx, p)
+	if err != nil {
+		return nil, nil, true, err
+	}
+	resp, err = c.roundTrip(req, p, attempt, false)
+	if ferr := p.form.finish(); ferr != nil {
+		err, final = fmt.Errorf("qoder: %s %s: %w", p.method, p.target(), ferr), true
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		err, final = ctxErr, true
+	}
+	if err != nil {
+		if resp != nil {
+			drainAndClose(resp.Body)
+		}
+		if !final && timer.stop() {
+			err = timer.err()
+		}
+		return nil, nil, final, err
+	}
+	if !p.keepBody || !isSuccess(resp.StatusCode) {
+		data, err = readBody(resp)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return nil, nil, true, ctx.Err()
+		case errors.Is(err, errResponseTooLarge):
+			return nil, nil, true, fmt.Errorf("qoder: %s %s: %w", p.method, p.target(), err)
+		case err != nil && timer.stop():
+			err = timer.err()
+		}
+		return resp, data, false, err
+	}
+	if timer.stop() { // the body is cut off
+		drainAndClose(resp.Body)
+		return resp, nil, false, timer.err()
+	}
+	resp.Body, kept = timer.closeWith(resp.Body), true
+	return resp, nil, false, nil
 }
 
 // isSuccess reports whether code is a 2xx status.

@@ -38,6 +38,15 @@
 // value and [Null] sends null. Every resource keeps the JSON it was decoded
 // from, so a field the SDK does not type yet is read from its Raw method.
 //
+// What this SDK version does not type yet can still be sent:
+// [WithBodyField], [WithoutBodyField] and [WithQueryParam] change a call's
+// body and query after its params are encoded, and [Client.Do] calls an
+// endpoint no method covers, through the same request path.
+// [WithRequestTimeout] bounds each attempt of a call. A [Middleware]
+// ([WithMiddleware], [WithRequestMiddleware]) wraps every HTTP attempt,
+// stream connections included, for tracing or metrics;
+// [RequestInfoFromContext] gives it the route template and attempt number.
+//
 // # Errors
 //
 // A non-2xx response is an [*APIError] carrying the status, the API's error

@@ -105,8 +105,10 @@ func redirectLink(resp *http.Response, data []byte) (*DownloadURL, error) {
 // call: only User-Agent and Accept. It is sent through the client's HTTP
 // client, so the redirect rules hold for any hop the storage host asks for
 // (at most 10, never from https to http), and it is retried like any GET.
-// An https API never downloads over plain http.
-func (c *Client) fetchPresigned(ctx context.Context, link *DownloadURL) (io.ReadCloser, error) {
+// Of the call's options, opts, it takes the retry count, the request
+// timeout and the middlewares. An https API never downloads over plain
+// http.
+func (c *Client) fetchPresigned(ctx context.Context, link *DownloadURL, opts []RequestOption) (io.ReadCloser, error) {
 	u, err := url.Parse(link.URL)
 	if err != nil {
 		return nil, fmt.Errorf("qoder: invalid download URL: %w", redactURLError(err))
@@ -117,14 +119,17 @@ func (c *Client) fetchPresigned(ctx context.Context, link *DownloadURL) (io.Read
 	if strings.EqualFold(c.baseURL.Scheme, "https") && !strings.EqualFold(u.Scheme, "https") {
 		return nil, fmt.Errorf("qoder: will not download over plain http from an https API: %q", strip(u))
 	}
+	call := requestConfig{maxRetries: c.maxRetries}
+	call.apply(opts)
 	p := &preparedRequest{
-		method:    http.MethodGet,
-		path:      strip(u),
-		url:       u.String(),
-		cfg:       requestConfig{maxRetries: c.maxRetries},
-		accept:    "*/*",
-		keepBody:  true,
-		anonymous: true,
+		method:     http.MethodGet,
+		path:       strip(u),
+		url:        u.String(),
+		cfg:        requestConfig{maxRetries: call.maxRetries, timeout: call.timeout},
+		middleware: append(slices.Clip(c.middleware), call.middleware...),
+		accept:     "*/*",
+		keepBody:   true,
+		anonymous:  true,
 	}
 	resp, _, err := c.send(ctx, p)
 	if err != nil {

@@ -35,6 +35,9 @@ var (
 	errIdleTimeout = errors.New("no data within the idle timeout")
 	// errStreamClosed is the cancel cause when Close is called.
 	errStreamClosed = errors.New("qoder: stream closed")
+	// errStreamEnded is the cancel cause of the connection of a stream
+	// that read a terminal event.
+	errStreamEnded = errors.New("qoder: stream ended: its session or thread ended")
 )
 
 // StreamParams configures [EventsService.Stream]. The zero value resumes
@@ -104,6 +107,7 @@ type Stream struct {
 	conn     *streamConn     // the current connection; nil between two
 	resume   resumeState     // where to resume, and the ids not to repeat
 	policy   reconnectPolicy // when to connect again, and when to give up
+	attempts int             // connection attempts made, for RequestInfo
 	current  Event           // the event Next moved to
 	finished bool
 	terminal bool // a terminal event was read; end after it
@@ -317,7 +321,7 @@ func (s *Stream) Close() error {
 		}
 		s.readMu.Lock()
 		s.finished = true
-		s.closeConn()
+		s.closeConn(errStreamClosed)
 		s.readMu.Unlock()
 	})
 	return nil
@@ -419,7 +423,15 @@ func (s *Stream) finish(err error) {
 
 // finishLocked is finish for a caller that holds readMu.
 func (s *Stream) finishLocked(err error) {
-	s.closeConn()
+	cause := err
+	switch {
+	case cause != nil:
+	case s.terminal:
+		cause = errStreamEnded
+	default:
+		cause = errStreamClosed
+	}
+	s.closeConn(cause)
 	s.out.mu.Lock()
 	if !s.finished {
 		s.finished = true

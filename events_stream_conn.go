@@ -67,12 +67,14 @@ func (c *streamConn) idleExpired() bool {
 	return errors.Is(context.Cause(c.ctx), errIdleTimeout)
 }
 
-// close stops the watchdog, cancels the attempt and closes the body.
-func (c *streamConn) close() {
+// close stops the watchdog, cancels the attempt with cause (why the
+// connection ends, for a middleware that wraps the body; nil for
+// context.Canceled) and closes the body.
+func (c *streamConn) close(cause error) {
 	if c.idle != nil {
 		c.idle.Stop()
 	}
-	c.cancel(nil)
+	c.cancel(cause)
 	if c.body != nil {
 		_ = c.body.Close()
 	}
@@ -85,23 +87,32 @@ func (s *Stream) open() (bool, error) {
 	conn := newStreamConn(s.ctx, s.params.IdleTimeout)
 	req, err := s.newRequest(conn.ctx)
 	if err != nil {
-		conn.close()
+		conn.close(nil)
 		return false, err
 	}
+	timer := newAttemptTimer(s.req.cfg.timeout, conn.cancel)
 	start := time.Now()
-	resp, err := s.client.httpClient.Do(req)
+	resp, err := s.client.roundTrip(req, s.req, s.attempts, true)
+	s.attempts++
+	if timer.stop() {
+		if resp != nil {
+			_ = resp.Body.Close()
+		}
+		resp, err = nil, timer.err()
+	}
 	if err != nil {
-		conn.close()
+		conn.close(nil)
 		s.client.logAttempt(s.ctx, s.req, nil, s.policy.failures, time.Since(start), err)
 		if conn.idleExpired() {
 			err = fmt.Errorf("no response within %s", s.params.IdleTimeout)
 		}
-		retry := !errors.Is(err, errRedirect) // a refused redirect is final
+		// A refused redirect, or a middleware that broke its contract, is final.
+		retry := !errors.Is(err, errRedirect) && !errors.Is(err, ErrMiddleware)
 		return retry, fmt.Errorf("qoder: GET /%s: %w", s.req.path, redactURLError(err))
 	}
 	s.client.logAttempt(s.ctx, s.req, resp, s.policy.failures, time.Since(start), nil)
 	if retry, err := s.checkResponse(resp); err != nil {
-		conn.close()
+		conn.close(nil)
 		return retry, err
 	}
 	conn.attach(resp.Body, s.params.MaxEventSize, s.policy.now())
@@ -151,14 +162,14 @@ func (s *Stream) checkResponse(resp *http.Response) (bool, error) {
 }
 
 // closeConn releases the current connection, if any, keeping the retry:
-// value it carried for the next reconnect.
-func (s *Stream) closeConn() {
+// value it carried for the next reconnect. cause says why it ends.
+func (s *Stream) closeConn(cause error) {
 	if s.conn == nil {
 		return
 	}
 	if d, ok := s.conn.reader.Retry(); ok {
 		s.policy.setServerRetry(d)
 	}
-	s.conn.close()
+	s.conn.close(cause)
 	s.conn = nil
 }

@@ -131,7 +131,7 @@ func (s *Stream) handleReadError(err error) error {
 		reason = fmt.Errorf("no data for %s", s.params.IdleTimeout)
 	}
 	lasted := s.policy.now().Sub(s.conn.since)
-	s.closeConn()
+	s.closeConn(fmt.Errorf("qoder: stream connection ended: %w", reason))
 	switch {
 	case s.ctx.Err() != nil:
 		return nil // Next reports the context's error

@@ -121,7 +121,7 @@ func (s *FilesService) Download(ctx context.Context, fileID string, opts ...Requ
 	if err != nil || body != nil {
 		return body, err
 	}
-	return s.client.fetchPresigned(ctx, link)
+	return s.client.fetchPresigned(ctx, link, opts)
 }
 
 // DownloadURL returns the presigned URL of a file's bytes and when it

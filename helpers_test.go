@@ -662,3 +662,52 @@ func withoutRaw[T any](v T) T {
 	}
 	return v
 }
+
+// flakyWrites records the body and Idempotency-Key of each attempt a
+// handler from serveAfterFailures received.
+type flakyWrites struct {
+	mu     sync.Mutex
+	bodies []string
+	keys   []string
+}
+
+// serveAfterFailures registers pattern to answer its first failures
+// requests with a 503 and the rest with status and body, recording what
+// each attempt sent; check, when not nil, looks at each request first.
+func serveAfterFailures(t *testing.T, mux *http.ServeMux, pattern string, failures, status int, body string, check func(*http.Request)) *flakyWrites {
+	t.Helper()
+	rec := &flakyWrites{}
+	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if check != nil {
+			check(r)
+		}
+		b, err := io.ReadAll(r.Body)
+		assert.NoError(t, err)
+		rec.mu.Lock()
+		rec.bodies = append(rec.bodies, string(b))
+		rec.keys = append(rec.keys, r.Header.Get("Idempotency-Key"))
+		n := len(rec.bodies)
+		rec.mu.Unlock()
+		if n <= failures {
+			serveJSON(t, w, http.StatusServiceUnavailable, `{"type":"error","error":{"type":"api_error","message":"busy"}}`)
+			return
+		}
+		serveJSON(t, w, status, body)
+	})
+	return rec
+}
+
+// assertReplayed checks that attempts attempts arrived, all with the same
+// non-empty key and the same body, and returns that body.
+func (rec *flakyWrites) assertReplayed(t *testing.T, attempts int) string {
+	t.Helper()
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	require.Len(t, rec.bodies, attempts)
+	assert.NotEmpty(t, rec.keys[0])
+	for i := 1; i < attempts; i++ {
+		assert.Equal(t, rec.keys[0], rec.keys[i], "one idempotency key for the call")
+		assert.Equal(t, rec.bodies[0], rec.bodies[i], "a retry sends the same bytes")
+	}
+	return rec.bodies[0]
+}

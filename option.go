@@ -3,6 +3,8 @@ package qoder
 import (
 	"log/slog"
 	"net/http"
+	"net/url"
+	"time"
 )
 
 // Option configures a [Client]; pass options to [NewClient].
@@ -18,6 +20,7 @@ type clientConfig struct {
 	userAgent  string
 	headers    http.Header
 	logger     *slog.Logger
+	middleware []Middleware
 }
 
 // WithToken sets the bearer token (a personal access token "pt-…" or a
@@ -42,8 +45,8 @@ func WithBaseURL(baseURL string) Option {
 // changed; the client keeps a copy whose CheckRedirect applies the SDK's
 // redirect rules first (the token goes only to the base URL's scheme, host
 // and port; only GET follows redirects, at most 10, never from https to
-// http) and then calls hc's own. Deadlines come from each call's context,
-// so leave Timeout at zero if you stream events.
+// http) and then calls hc's own. Deadlines come from each call's context
+// and [WithRequestTimeout], so leave Timeout at zero if you stream events.
 //
 // Without it the client uses a private HTTP client whose transport keeps up
 // to 256 idle connections to the API (net/http's default keeps 2 per
@@ -95,6 +98,20 @@ type requestConfig struct {
 	responseInto   **http.Response
 	emptyBodyOK    bool // a 2xx without a body is a result (see acceptEmptyBody)
 	noRedirect     bool // a 3xx is a result, not followed (see answerRedirects)
+	timeout        time.Duration
+	middleware     []Middleware
+	bodyFields     []bodyField // applied in order to the encoded JSON body
+	query          url.Values  // added to the encoded query
+	fieldsMakeBody bool        // without a body, body fields make one (see Client.Do)
+}
+
+// apply applies opts, skipping nil ones.
+func (r *requestConfig) apply(opts []RequestOption) {
+	for _, opt := range opts {
+		if opt != nil {
+			opt(r)
+		}
+	}
 }
 
 // acceptEmptyBody lets a call whose endpoint may answer with no body (a 204
@@ -134,6 +151,53 @@ func WithRequestMaxRetries(n int) RequestOption {
 // replaced by the bytes that were read.
 func WithResponseInto(dst **http.Response) RequestOption {
 	return func(r *requestConfig) { r.responseInto = dst }
+}
+
+// WithRequestTimeout bounds each attempt of this call to d: the time from
+// sending the request to reading the whole response (for a download or an
+// event stream, to receiving the response headers). An attempt that runs
+// out of time fails with an error matching [ErrRequestTimeout] and
+// context.DeadlineExceeded, and is retried like a connection error, so a
+// call with retries may take up to (retries+1)×d plus the waits between
+// them. To bound the whole call, give it a context with a deadline. Zero
+// or a negative d means no bound (the default).
+func WithRequestTimeout(d time.Duration) RequestOption {
+	return func(r *requestConfig) { r.timeout = max(d, 0) }
+}
+
+// WithBodyField sets the top-level field name of this call's JSON body to
+// value, encoded with encoding/json (a [json.RawMessage] is sent as it is),
+// replacing the field if the call's params already encode it. It sends a
+// field the API accepts before this SDK version has it typed:
+//
+//	client.Sessions.Create(ctx, params, qoder.WithBodyField("priority", "high"))
+//
+// Fields are set and removed ([WithoutBodyField]) in the order of the
+// options, after the params are encoded and before the first attempt, so
+// every retry sends the same bytes. A call that sends no JSON body (a Get,
+// an Archive, an upload's multipart form) fails before any I/O.
+func WithBodyField(name string, value any) RequestOption {
+	return func(r *requestConfig) { r.bodyFields = append(r.bodyFields, bodyField{name: name, value: value}) }
+}
+
+// WithoutBodyField removes the top-level field name from this call's JSON
+// body, if the params encode it, as [WithBodyField] sets one.
+func WithoutBodyField(name string) RequestOption {
+	return func(r *requestConfig) { r.bodyFields = append(r.bodyFields, bodyField{name: name, remove: true}) }
+}
+
+// WithQueryParam adds key=value to this call's query string, after the
+// params' own parameters: it sends a query parameter this SDK version does
+// not type yet. Several options with one key send it several times, and a
+// key the params already set is sent with both values (leave that params
+// field zero to replace it). On a stream, every reconnect sends it.
+func WithQueryParam(key, value string) RequestOption {
+	return func(r *requestConfig) {
+		if r.query == nil {
+			r.query = make(url.Values)
+		}
+		r.query.Add(key, value)
+	}
 }
 
 // BetaBrowserUse is the beta identifier that agent create and update

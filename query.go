@@ -3,6 +3,7 @@ package qoder
 import (
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,8 +20,16 @@ const queryTimeLayout = time.RFC3339Nano
 // queryTimeLayout, in UTC. go-querystring would write whole seconds and
 // keep the caller's offset, which loses the sub-seconds of a bound such as
 // created_at[gt] set from a server timestamp. Any params type gets this by
-// declaring a time.Time field with a url tag; nothing else is needed.
+// declaring a time.Time field with a url tag; nothing else is needed. A
+// url.Values (the params of a Client.Do call) is copied as it is.
 func encodeQuery(q any) (url.Values, error) {
+	if v, ok := q.(url.Values); ok { // from Client.Do
+		values := make(url.Values, len(v))
+		for k, vs := range v {
+			values[k] = slices.Clone(vs)
+		}
+		return values, nil
+	}
 	values, err := query.Values(q)
 	if err != nil {
 		return nil, err

@@ -22,8 +22,8 @@ const (
 // shouldRetry decides whether an attempt that ended with resp or err is
 // worth another try, and says why. GET, HEAD, PUT, DELETE and POSTs that
 // carry an Idempotency-Key are retried on connection errors, 408, 429 and
-// 5xx; other 4xx are final, and so is a redirect the client refused to
-// follow. An x-should-retry header overrides the status rule for every
+// 5xx; other 4xx are final, and so are a redirect the client refused to
+// follow and a middleware that broke its contract. An x-should-retry header overrides the status rule for every
 // status but 409, which is always final: on this API a 409 is a stale agent
 // version, an idempotency key reused with another body, a duplicate or a
 // state that does not allow the call, and replaying the same request cannot
@@ -33,6 +33,9 @@ func shouldRetry(method string, keyed bool, resp *http.Response, err error) (boo
 	replayable := keyed || isIdempotentMethod(method)
 	if errors.Is(err, errRedirect) {
 		return false, "a refused redirect is final"
+	}
+	if errors.Is(err, ErrMiddleware) {
+		return false, "a middleware that broke its contract is final"
 	}
 	if err != nil {
 		if !replayable {

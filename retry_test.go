@@ -3,11 +3,9 @@ package qoder
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -153,32 +151,12 @@ func TestIdempotencyKeyFormat(t *testing.T) {
 func TestRetriesReplayBodyAndKey(t *testing.T) {
 	t.Parallel()
 	c, mux := newTestClient(t)
-	var mu sync.Mutex
-	var bodies, keys []string
-	mux.HandleFunc("POST /api-test/things", func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		bodies = append(bodies, string(b))
-		keys = append(keys, r.Header.Get("Idempotency-Key"))
-		n := len(bodies)
-		mu.Unlock()
-		if n < 3 {
-			serveJSON(t, w, http.StatusServiceUnavailable, `{"type":"error","error":{"type":"api_error","message":"busy"}}`)
-			return
-		}
-		serveJSON(t, w, http.StatusCreated, `{"ok":true}`)
-	})
+	rec := serveAfterFailures(t, mux, "POST /api-test/things", 2, http.StatusCreated, `{"ok":true}`, nil)
 	var out struct{ OK bool }
 	err := c.do(t.Context(), http.MethodPost, "things", nil, map[string]string{"name": "<b>&"}, &out)
 	require.NoError(t, err)
 	assert.True(t, out.OK)
-	require.Len(t, bodies, 3)
-	assert.Equal(t, `{"name":"<b>&"}`, bodies[0], "HTML is not escaped")
-	assert.Equal(t, bodies[0], bodies[1])
-	assert.Equal(t, bodies[0], bodies[2])
-	assert.NotEmpty(t, keys[0])
-	assert.Equal(t, keys[0], keys[1], "one key per logical call")
-	assert.Equal(t, keys[0], keys[2])
+	assert.Equal(t, `{"name":"<b>&"}`, rec.assertReplayed(t, 3), "HTML is not escaped")
 }
 
 func TestRetryOutcomes(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -377,7 +378,13 @@ func checkRoute(t *testing.T, r contractRoute, call routeCall) {
 		ids = append(ids, id)
 		wantPath = strings.Replace(wantPath, "{}", id, 1)
 	}
-	client, mux := newTestClient(t, WithMaxRetries(0))
+	var route atomic.Value // the RequestInfo.Route of the first attempt
+	recordRoute := func(req *http.Request, next func(*http.Request) (*http.Response, error)) (*http.Response, error) {
+		info, _ := RequestInfoFromContext(req.Context())
+		route.CompareAndSwap(nil, info.Route)
+		return next(req)
+	}
+	client, mux := newTestClient(t, WithMaxRetries(0), WithMiddleware(recordRoute))
 	var hits atomic.Int32
 	mux.HandleFunc("/", func(w http.ResponseWriter, req *http.Request) {
 		hits.Add(1)
@@ -398,6 +405,9 @@ func checkRoute(t *testing.T, r contractRoute, call routeCall) {
 	got, err := call(t.Context(), client, ids)
 	require.NoError(t, err)
 	assert.Equal(t, int32(1), hits.Load(), "one request")
+	template, _ := route.Load().(string)
+	assert.Equal(t, strings.TrimPrefix(r.Path, "/"), regexp.MustCompile(`\{[a-z_]+\}`).ReplaceAllString(template, "{}"),
+		"RequestInfo.Route is the route's template (%s)", template)
 	var recorded map[string]json.RawMessage
 	if json.Unmarshal(r.Response, &recorded) != nil || got == nil {
 		return // a stream, a download or a recording that is not an object

@@ -176,8 +176,8 @@ func (r *turnRunner) onCancel(closeStream context.CancelFunc) (stop func()) {
 }
 
 // perRequestOptions returns opts without those that make sense for one
-// request only (WithIdempotencyKey, WithResponseInto): Run gives those to
-// the input send alone.
+// request only (WithIdempotencyKey, WithResponseInto, WithBodyField,
+// WithoutBodyField): Run gives those to the input send alone.
 func perRequestOptions(opts []RequestOption) []RequestOption {
 	return slices.DeleteFunc(slices.Clone(opts), func(opt RequestOption) bool {
 		if opt == nil {
@@ -185,7 +185,7 @@ func perRequestOptions(opts []RequestOption) []RequestOption {
 		}
 		var probe requestConfig
 		opt(&probe)
-		return probe.idempotencyKey != "" || probe.responseInto != nil
+		return probe.idempotencyKey != "" || probe.responseInto != nil || len(probe.bodyFields) > 0
 	})
 }
 
@@ -326,8 +326,9 @@ func WithStreamParams(p *StreamParams) RunOption {
 // stream, the input send, the sends of tool answers and the interrupt.
 // Options that make sense for one request apply to the input send alone:
 // [WithIdempotencyKey] makes the input idempotent (a retried Run with the
-// same key does not start a second turn), and [WithResponseInto] receives
-// the input send's response.
+// same key does not start a second turn), [WithResponseInto] receives
+// the input send's response, and [WithBodyField] and [WithoutBodyField]
+// change the input send's body.
 func WithRunRequestOptions(opts ...RequestOption) RunOption {
 	return func(c *runConfig) { c.requestOptions = append(c.requestOptions, opts...) }
 }

@@ -90,7 +90,7 @@ func (s *SkillVersionsService) Download(ctx context.Context, skillID, version st
 	if err != nil || body != nil {
 		return body, err
 	}
-	return s.client.fetchPresigned(ctx, link)
+	return s.client.fetchPresigned(ctx, link, opts)
 }
 
 // SkillVersion is one version of a skill.
