@@ -104,6 +104,8 @@ func (s *MemoryStoresService) Archive(ctx context.Context, storeID string, opts 
 
 // MemoryStore is a store of memories.
 type MemoryStore struct {
+	resourceJSON
+
 	// ID is the store's id, "memstore_…".
 	ID string `json:"id"`
 	// Type is always "memory_store".
@@ -131,6 +133,8 @@ type MemoryStore struct {
 
 // DeletedMemoryStore is the answer to [MemoryStoresService.Delete].
 type DeletedMemoryStore struct {
+	resourceJSON
+
 	// ID is the deleted store's id.
 	ID string `json:"id"`
 	// Type is "memory_store_deleted"; empty when the API answered with no

@@ -176,6 +176,8 @@ func MemoryContentSHA256(content string) string {
 
 // Memory is a memory of a store.
 type Memory struct {
+	resourceJSON
+
 	// ID is the memory's id, "mem_…".
 	ID string `json:"id"`
 	// Type is "memory" (or, for a listing item, "memory_prefix").
@@ -256,6 +258,8 @@ func (i MemoryListItem) IsPrefix() bool { return i.Type == MemoryListItemPrefix 
 
 // DeletedMemory is the answer to [MemoryStoreMemoriesService.Delete].
 type DeletedMemory struct {
+	resourceJSON
+
 	// ID is the deleted memory's id.
 	ID string `json:"id"`
 	// Type is "memory_deleted"; empty when the API answered with no body.

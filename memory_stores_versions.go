@@ -59,6 +59,8 @@ func (s *MemoryStoreVersionsService) Redact(ctx context.Context, storeID, versio
 
 // MemoryVersion is one write of a memory.
 type MemoryVersion struct {
+	resourceJSON
+
 	// ID is the version's id.
 	ID string `json:"id"`
 	// Type is "memory_version".

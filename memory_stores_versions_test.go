@@ -65,7 +65,7 @@ func TestMemoryStoreVersionsService_GetRedact(t *testing.T) {
 		ID: "memver_01b", Type: "memory_version", MemoryID: "mem_01arch", MemoryStoreID: testStoreID, Operation: MemoryVersionModified,
 		Path: "decisions/arch-choice.md", Content: "# Updated content", ContentSHA256: "0b3a", ContentSizeBytes: 17,
 		CreatedBy: Actor{Type: "session", SessionID: "sesn_01"}, CreatedAt: time.Date(2026, 5, 20, 9, 5, 0, 0, time.UTC),
-	}, *v)
+	}, withoutRaw(*v))
 
 	v, err = client.MemoryStores.Versions.Redact(t.Context(), testStoreID, "memver_01b")
 	require.NoError(t, err)

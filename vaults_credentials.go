@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"iter"
-	"log/slog"
 	"net/http"
 	"regexp"
 	"slices"
@@ -148,8 +146,13 @@ func (s *VaultCredentialsService) ValidateMCPOAuth(ctx context.Context, vaultID,
 }
 
 // Credential is a credential of a vault as the API shows it: its kind and
-// the non-secret fields of its auth, never a secret.
+// the non-secret fields of its auth, never a secret. Should a server echo
+// a secret (token, secret_value, access_token, refresh_token or
+// client_secret), no field takes it, and [Credential.Raw] and Auth.Raw
+// read "[redacted]" in its place.
 type Credential struct {
+	resourceJSON
+
 	// ID is the credential's id, "vcred_…".
 	ID string `json:"id"`
 	// Type is "vault_credential". The legacy flat shape sent the auth kind
@@ -200,6 +203,9 @@ func (c *Credential) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
+// scrubRaw replaces any secret a server echoed in the credential's JSON.
+func (c *Credential) scrubRaw(data []byte) []byte { return redactEchoedSecrets(data) }
+
 // CredentialAuthType is the kind of a credential.
 type CredentialAuthType string
 
@@ -246,12 +252,13 @@ type CredentialAuthInfo struct {
 	InjectionLocation *InjectionLocation `json:"injection_location,omitempty"`
 	// Networking is where the secret may be sent (environment_variable).
 	Networking CredentialNetworking `json:"networking,omitzero"`
-	// Raw is the auth object as received. Read it when Type is a kind this
-	// SDK does not know.
+	// Raw is the auth object as received (a secret a server echoed reads
+	// "[redacted]"). Read it when Type is a kind this SDK does not know.
 	Raw json.RawMessage `json:"-"`
 }
 
-// UnmarshalJSON decodes any auth object, keeping it whole in Raw.
+// UnmarshalJSON decodes any auth object, keeping it whole in Raw but for
+// an echoed secret.
 func (a *CredentialAuthInfo) UnmarshalJSON(data []byte) error {
 	type plain CredentialAuthInfo
 	var p plain
@@ -269,7 +276,7 @@ func (a *CredentialAuthInfo) UnmarshalJSON(data []byte) error {
 		p = plain{Type: head.Type}
 	}
 	*a = CredentialAuthInfo(p)
-	a.Raw = append(json.RawMessage(nil), data...)
+	a.Raw = append(json.RawMessage(nil), redactEchoedSecrets(data)...)
 	return nil
 }
 
@@ -300,6 +307,8 @@ type MCPOAuthRefreshInfo struct {
 
 // DeletedCredential is the answer to [VaultCredentialsService.Delete].
 type DeletedCredential struct {
+	resourceJSON
+
 	// ID is the deleted credential's id.
 	ID string `json:"id"`
 	// Type is "vault_credential_deleted"; empty when the API answered with
@@ -310,6 +319,8 @@ type DeletedCredential struct {
 // CredentialValidation is the result of
 // [VaultCredentialsService.ValidateMCPOAuth].
 type CredentialValidation struct {
+	resourceJSON
+
 	// Type is "vault_credential_validation".
 	Type string `json:"type"`
 	// VaultID and CredentialID name the credential checked.
@@ -397,51 +408,6 @@ type CredentialListParams struct {
 	// Name keeps the credentials with this display name.
 	Name string `url:"name,omitempty"`
 }
-
-// Secret is a write-only value: a token, an access token, a secret value
-// or a client secret. It prints as "[redacted]" under every fmt verb,
-// logs as "[redacted]" through slog and marshals to JSON as "[redacted]":
-// the SDK alone reads it, to put it in the body of the request that sets
-// it. Make one with [NewSecret]; the zero Secret is empty.
-type Secret struct {
-	// p points at the value, so that printing a struct that holds a Secret
-	// by reflection (where fmt calls no method) shows an address.
-	p *string
-}
-
-// NewSecret returns a Secret holding value.
-func NewSecret(value string) Secret {
-	if value == "" {
-		return Secret{}
-	}
-	return Secret{&value}
-}
-
-// IsZero reports whether the secret is empty.
-func (s Secret) IsZero() bool { return s.p == nil || *s.p == "" }
-
-// reveal returns the value, for the request body alone.
-func (s Secret) reveal() string {
-	if s.p == nil {
-		return ""
-	}
-	return *s.p
-}
-
-// String returns "[redacted]".
-func (Secret) String() string { return redactedText }
-
-// GoString returns "[redacted]".
-func (Secret) GoString() string { return redactedText }
-
-// Format writes "[redacted]" whatever the verb.
-func (Secret) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, redactedText) }
-
-// LogValue logs "[redacted]".
-func (Secret) LogValue() slog.Value { return slog.StringValue(redactedText) }
-
-// MarshalJSON encodes "[redacted]"; the SDK sends the value itself.
-func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + redactedText + `"`), nil }
 
 // CredentialAuth is the auth of a new credential: a *[StaticBearerAuth], an
 // *[EnvironmentVariableAuth] or an *[MCPOAuthAuth].
