@@ -155,7 +155,9 @@ func TestMemoryStoresService_BadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.EqualError(t, tt.call(t.Context()), tt.want)
+			err := tt.call(t.Context())
+			assert.EqualError(t, err, tt.want)
+			assert.ErrorIs(t, err, ErrInvalidRequest, "a local rejection matches the server's 400")
 		})
 	}
 }

@@ -3,7 +3,6 @@ package qoder
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"iter"
 	"net/http"
 	"time"
@@ -28,10 +27,10 @@ type VaultsService struct {
 // API: POST /vaults
 func (s *VaultsService) Create(ctx context.Context, params *VaultCreateParams, opts ...RequestOption) (*Vault, error) {
 	if params == nil {
-		return nil, errors.New("qoder: vault create params are required")
+		return nil, errInvalidParams("vault create params are required")
 	}
 	if params.DisplayName == "" {
-		return nil, errors.New("qoder: a vault's display name is required")
+		return nil, errInvalidParams("a vault's display name is required")
 	}
 	return invoke[Vault](ctx, s.client, http.MethodPost, "vaults", nil, params, opts)
 }

@@ -3,7 +3,6 @@ package qoder
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"iter"
 	"net/http"
@@ -35,7 +34,7 @@ func (s *VaultCredentialsService) Create(ctx context.Context, vaultID string, pa
 		return nil, err
 	}
 	if params == nil || params.Auth == nil {
-		return nil, errors.New("qoder: a credential's auth is required")
+		return nil, errNilAuth
 	}
 	auth, err := params.Auth.authWire()
 	if err != nil {
@@ -74,7 +73,7 @@ func (s *VaultCredentialsService) Update(ctx context.Context, vaultID, credentia
 		return nil, err
 	}
 	if params == nil {
-		return nil, errors.New("qoder: credential update params are required")
+		return nil, errInvalidParams("credential update params are required")
 	}
 	var auth authWire
 	if params.Auth != nil {
@@ -424,6 +423,12 @@ type CredentialAuthUpdate interface {
 	authUpdateWire() (authWire, error)
 }
 
+// Errors of a credential's auth that is nil, or a nil pointer.
+var (
+	errNilAuth       = errInvalidParams("a credential's auth is required")
+	errNilAuthUpdate = errInvalidParams("a credential update's auth is a nil pointer: leave Auth nil to keep the auth")
+)
+
 // authWire is an auth object ready to send, with the secrets it holds so
 // that an error answered to it can be cleaned of them.
 type authWire struct {
@@ -464,11 +469,14 @@ func NewStaticBearerAuth(mcpServerURL, token string) *StaticBearerAuth {
 
 // authWire checks the required fields.
 func (a *StaticBearerAuth) authWire() (authWire, error) {
+	if a == nil {
+		return authWire{}, errNilAuth
+	}
 	if a.MCPServerURL == "" {
-		return authWire{}, errors.New("qoder: a static_bearer credential needs its MCP server URL")
+		return authWire{}, errInvalidParams("a static_bearer credential needs its MCP server URL")
 	}
 	if a.Token.IsZero() {
-		return authWire{}, errors.New("qoder: a static_bearer credential needs its token")
+		return authWire{}, errInvalidParams("a static_bearer credential needs its token")
 	}
 	return authWire{body: struct {
 		Type         CredentialAuthType `json:"type"`
@@ -504,14 +512,17 @@ var secretNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // authWire checks the required fields and the secret name.
 func (a *EnvironmentVariableAuth) authWire() (authWire, error) {
+	if a == nil {
+		return authWire{}, errNilAuth
+	}
 	if a.SecretName == "" {
-		return authWire{}, errors.New("qoder: an environment_variable credential needs its secret name")
+		return authWire{}, errInvalidParams("an environment_variable credential needs its secret name")
 	}
 	if !secretNamePattern.MatchString(a.SecretName) {
-		return authWire{}, fmt.Errorf("qoder: secret name %q must match [A-Za-z_][A-Za-z0-9_]*", a.SecretName)
+		return authWire{}, errInvalidParams("secret name %q must match [A-Za-z_][A-Za-z0-9_]*", a.SecretName)
 	}
 	if a.SecretValue.IsZero() {
-		return authWire{}, errors.New("qoder: an environment_variable credential needs its secret value")
+		return authWire{}, errInvalidParams("an environment_variable credential needs its secret value")
 	}
 	network, err := a.Networking.wire()
 	if err != nil {
@@ -576,7 +587,7 @@ func (n CredentialNetworking) wire() (any, error) {
 		return nil, nil
 	}
 	if n.typ == NetworkingLimited && len(n.hosts) == 0 {
-		return nil, errors.New("qoder: a limited credential networking policy needs at least one allowed host")
+		return nil, errInvalidParams("a limited credential networking policy needs at least one allowed host")
 	}
 	return credentialNetworkingJSON{n.typ, n.hosts}, nil
 }
@@ -623,11 +634,14 @@ func NewMCPOAuthAuth(mcpServerURL, accessToken string) *MCPOAuthAuth {
 
 // authWire checks the required fields.
 func (a *MCPOAuthAuth) authWire() (authWire, error) {
+	if a == nil {
+		return authWire{}, errNilAuth
+	}
 	if a.MCPServerURL == "" {
-		return authWire{}, errors.New("qoder: an mcp_oauth credential needs its MCP server URL")
+		return authWire{}, errInvalidParams("an mcp_oauth credential needs its MCP server URL")
 	}
 	if a.AccessToken.IsZero() {
-		return authWire{}, errors.New("qoder: an mcp_oauth credential needs its access token")
+		return authWire{}, errInvalidParams("an mcp_oauth credential needs its access token")
 	}
 	w := authWire{secrets: []string{a.AccessToken.reveal()}}
 	var refresh any
@@ -678,15 +692,15 @@ func NewMCPOAuthRefresh(clientID, refreshToken, tokenEndpoint string, auth Token
 func (r *MCPOAuthRefresh) wire() (any, error) {
 	switch {
 	case r.ClientID == "":
-		return nil, errors.New("qoder: an mcp_oauth refresh needs its client id")
+		return nil, errInvalidParams("an mcp_oauth refresh needs its client id")
 	case r.RefreshToken.IsZero():
-		return nil, errors.New("qoder: an mcp_oauth refresh needs its refresh token")
+		return nil, errInvalidParams("an mcp_oauth refresh needs its refresh token")
 	case r.TokenEndpoint == "":
-		return nil, errors.New("qoder: an mcp_oauth refresh needs its token endpoint")
+		return nil, errInvalidParams("an mcp_oauth refresh needs its token endpoint")
 	case r.TokenEndpointAuth.typ == "":
-		return nil, errors.New("qoder: an mcp_oauth refresh needs its token endpoint auth (TokenEndpointAuthNone, ClientSecretBasic or ClientSecretPost)")
+		return nil, errInvalidParams("an mcp_oauth refresh needs its token endpoint auth (TokenEndpointAuthNone, ClientSecretBasic or ClientSecretPost)")
 	case r.TokenEndpointAuth.typ != TokenEndpointAuthTypeNone && r.TokenEndpointAuth.secret.IsZero():
-		return nil, fmt.Errorf("qoder: an mcp_oauth refresh with %s needs the client secret", r.TokenEndpointAuth.typ)
+		return nil, errInvalidParams("an mcp_oauth refresh with %s needs the client secret", r.TokenEndpointAuth.typ)
 	}
 	return struct {
 		ClientID          string `json:"client_id"`
@@ -785,8 +799,11 @@ type StaticBearerAuthUpdate struct {
 
 // authUpdateWire checks the update.
 func (a *StaticBearerAuthUpdate) authUpdateWire() (authWire, error) {
+	if a == nil {
+		return authWire{}, errNilAuthUpdate
+	}
 	if a.Token.IsZero() {
-		return authWire{}, errors.New("qoder: a static_bearer update needs the new token")
+		return authWire{}, errInvalidParams("a static_bearer update needs the new token")
 	}
 	return authWire{body: struct {
 		Type  CredentialAuthType `json:"type"`
@@ -807,6 +824,9 @@ type EnvironmentVariableAuthUpdate struct {
 
 // authUpdateWire checks the update.
 func (a *EnvironmentVariableAuthUpdate) authUpdateWire() (authWire, error) {
+	if a == nil {
+		return authWire{}, errNilAuthUpdate
+	}
 	network, err := a.Networking.wire()
 	if err != nil {
 		return authWire{}, err
@@ -846,6 +866,9 @@ type MCPOAuthRefreshUpdate struct {
 
 // authUpdateWire checks the update.
 func (a *MCPOAuthAuthUpdate) authUpdateWire() (authWire, error) {
+	if a == nil {
+		return authWire{}, errNilAuthUpdate
+	}
 	w := authWire{secrets: []string{a.AccessToken.reveal()}}
 	var refresh any
 	if r := a.Refresh; r != nil {
@@ -854,11 +877,11 @@ func (a *MCPOAuthAuthUpdate) authUpdateWire() (authWire, error) {
 		case "":
 		case TokenEndpointAuthTypeClientSecretBasic, TokenEndpointAuthTypeClientSecretPost:
 			if r.TokenEndpointAuth.secret.IsZero() {
-				return authWire{}, fmt.Errorf("qoder: an mcp_oauth refresh update with %s needs the client secret", r.TokenEndpointAuth.typ)
+				return authWire{}, errInvalidParams("an mcp_oauth refresh update with %s needs the client secret", r.TokenEndpointAuth.typ)
 			}
 			auth = r.TokenEndpointAuth.wire()
 		default:
-			return authWire{}, fmt.Errorf("qoder: an mcp_oauth refresh update cannot set the token endpoint auth to %q: use ClientSecretBasic or ClientSecretPost", r.TokenEndpointAuth.typ)
+			return authWire{}, errInvalidParams("an mcp_oauth refresh update cannot set the token endpoint auth to %q: use ClientSecretBasic or ClientSecretPost", r.TokenEndpointAuth.typ)
 		}
 		refresh = struct {
 			RefreshToken      string `json:"refresh_token,omitempty"`

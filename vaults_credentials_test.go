@@ -387,6 +387,12 @@ func TestVaultCredentialsService_BadInput(t *testing.T) {
 			Refresh: &MCPOAuthRefreshUpdate{TokenEndpointAuth: TokenEndpointAuthNone()}}), "cannot set the token endpoint auth"},
 		{"oauth update post without secret", update(&MCPOAuthAuthUpdate{Refresh: &MCPOAuthRefreshUpdate{TokenEndpointAuth: ClientSecretPost("")}}),
 			"needs the client secret"},
+		{"a nil static bearer", create((*StaticBearerAuth)(nil)), "auth is required"},
+		{"a nil environment variable", create((*EnvironmentVariableAuth)(nil)), "auth is required"},
+		{"a nil mcp oauth", create((*MCPOAuthAuth)(nil)), "auth is required"},
+		{"a nil static bearer update", update((*StaticBearerAuthUpdate)(nil)), "update's auth is a nil pointer"},
+		{"a nil environment variable update", update((*EnvironmentVariableAuthUpdate)(nil)), "update's auth is a nil pointer"},
+		{"a nil mcp oauth update", update((*MCPOAuthAuthUpdate)(nil)), "update's auth is a nil pointer"},
 		{"get without credential id", func(ctx context.Context) error {
 			_, err := client.Vaults.Credentials.Get(ctx, testVaultID, "")
 			return err
@@ -399,6 +405,9 @@ func TestVaultCredentialsService_BadInput(t *testing.T) {
 			assert.Contains(t, err.Error(), tt.want)
 			assert.True(t, strings.HasPrefix(err.Error(), "qoder: "), err.Error())
 			assert.NotContains(t, err.Error(), secret)
+			assert.ErrorIs(t, err, ErrInvalidRequest, "a local rejection matches the server's 400")
+			var apiErr *APIError
+			assert.False(t, errors.As(err, &apiErr), "nothing was sent")
 		})
 	}
 }
