@@ -513,23 +513,7 @@ func (p *DeploymentScheduleParams) validate() error {
 // validateDeploymentEvents checks a deployment's initial events: 1 to 50
 // user messages, outcome definitions and system messages, each valid.
 func validateDeploymentEvents(events []InputEvent) error {
-	if len(events) == 0 {
-		return fmt.Errorf("%w: a deployment needs at least one initial event", ErrInvalidEvent)
-	}
-	if len(events) > maxInitialEvents {
-		return fmt.Errorf("%w: a deployment takes at most %d initial events, not %d", ErrInvalidEvent, maxInitialEvents, len(events))
-	}
-	if err := validateInputEvents(events); err != nil {
-		return err
-	}
-	for i, ev := range events {
-		switch typ := ev.inputEventType(); typ {
-		case EventTypeUserMessage, EventTypeUserDefineOutcome, EventTypeSystemMessage:
-		default:
-			return &inputEventError{index: i, typ: typ, msg: "a deployment's initial events are user.message, user.define_outcome or system.message"}
-		}
-	}
-	return nil
+	return validateInitialEvents(events, EventTypeUserMessage, EventTypeUserDefineOutcome, EventTypeSystemMessage)
 }
 
 // DeploymentUpdateParams change a deployment. Fields left nil are kept.

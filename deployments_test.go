@@ -98,9 +98,9 @@ func TestDeploymentsService_Create_rejectsBeforeSending(t *testing.T) {
 		want   string
 	}{
 		{"nil params", nil, "deployment create params are required"},
-		{"no initial events", base(func(p *DeploymentCreateParams) { p.InitialEvents = nil }), "at least one initial event"},
-		{"51 initial events", base(func(p *DeploymentCreateParams) { p.InitialEvents = tooMany }), "at most 50 initial events, not 51"},
-		{"an interrupt", base(func(p *DeploymentCreateParams) { p.InitialEvents = []InputEvent{UserInterrupt{}} }), "user.message, user.define_outcome or system.message"},
+		{"no initial events", base(func(p *DeploymentCreateParams) { p.InitialEvents = nil }), "initial_events must hold at least one event"},
+		{"51 initial events", base(func(p *DeploymentCreateParams) { p.InitialEvents = tooMany }), "initial_events holds 51 events, more than 50"},
+		{"an interrupt", base(func(p *DeploymentCreateParams) { p.InitialEvents = []InputEvent{UserInterrupt{}} }), "initial_events may hold only user.message, user.define_outcome and system.message"},
 		{"an empty message", base(func(p *DeploymentCreateParams) { p.InitialEvents = []InputEvent{UserMessage{}} }), "events[0] (user.message)"},
 		{"schedule without timezone", base(func(p *DeploymentCreateParams) { p.Schedule = CronSchedule("0 9 * * *", "") }), "missing [timezone]"},
 		{"schedule without type", base(func(p *DeploymentCreateParams) {
@@ -249,7 +249,7 @@ func TestDeploymentsService_Update_rejectsBeforeSending(t *testing.T) {
 		want   string
 	}{
 		{"nil params", nil, "update params are required"},
-		{"initial events cleared", &DeploymentUpdateParams{InitialEvents: []InputEvent{}}, "at least one initial event"},
+		{"initial events cleared", &DeploymentUpdateParams{InitialEvents: []InputEvent{}}, "initial_events must hold at least one event"},
 		{"schedule without expression", &DeploymentUpdateParams{Schedule: CronSchedule("", "UTC")}, "missing [expression]"},
 	}
 	for _, tt := range tests {

@@ -119,6 +119,21 @@
 // [SkillFromZip] or [SkillFromMarkdown]; the bundle is checked before
 // anything is sent.
 //
+// # Deployments, dreams and self-hosted workers
+//
+// A deployment ([DeploymentsService]) runs an agent on a cron schedule
+// ([CronSchedule]) or on demand: [DeploymentsService.Run] starts a run
+// and [DeploymentRunsService.Wait] polls it until it ends, calling
+// WaitParams.OnSession once the run's session exists, to follow it with
+// [EventsService.Stream]. A dream ([DreamsService]) consolidates sessions
+// or a memory store into a memory store; [DreamsService.Wait] follows it
+// the same way. A self-hosted environment queues work for workers you run:
+// [EnvironmentWorkService] is the queue, and a [Worker] polls it,
+// heartbeats each item's lease while its handler works, and stops the item
+// when the handler returns; the handler's ctx ends with cause
+// [ErrWorkLeaseLost], [ErrWorkStopRequested] or [ErrWorkerShutdown]. The
+// qodertest fake runs all three, with a clock tests move on.
+//
 // # Webhooks
 //
 // Qoder can post session lifecycle events to your own server. Mount

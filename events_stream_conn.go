@@ -44,12 +44,12 @@ func newStreamConn(parent context.Context, idleTimeout time.Duration) *streamCon
 
 // attach makes body the connection's: from now on the watchdog measures
 // the silence between bytes.
-func (c *streamConn) attach(body io.ReadCloser, maxEventSize int) {
+func (c *streamConn) attach(body io.ReadCloser, maxEventSize int, now time.Time) {
 	if c.idle != nil {
 		c.idle.Reset(c.timeout)
 	}
 	c.body = body
-	c.since = time.Now()
+	c.since = now
 	c.reader = sse.NewReader(c, maxEventSize)
 }
 
@@ -104,7 +104,7 @@ func (s *Stream) open() (bool, error) {
 		conn.close()
 		return retry, err
 	}
-	conn.attach(resp.Body, s.params.MaxEventSize)
+	conn.attach(resp.Body, s.params.MaxEventSize, s.policy.now())
 	s.conn = conn
 	return false, nil
 }

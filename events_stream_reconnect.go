@@ -21,8 +21,9 @@ const healthyConnection = time.Minute
 // before each attempt.
 type reconnectPolicy struct {
 	backoff   func(int) time.Duration
-	max       int           // consecutive failed attempts that end the stream
-	healthyAt time.Duration // a connection this old was healthy
+	max       int              // consecutive failed attempts that end the stream
+	healthyAt time.Duration    // a connection this old was healthy
+	now       func() time.Time // the clock that ages connections; tests replace it
 
 	failures    int  // consecutive failed attempts
 	progress    bool // the current connection delivered an event or was healthy
@@ -39,7 +40,7 @@ func newReconnectPolicy(backoff func(int) time.Duration, maxFailures int) reconn
 	if backoff == nil {
 		backoff = reconnectBackoff
 	}
-	return reconnectPolicy{backoff: backoff, max: maxFailures, healthyAt: healthyConnection}
+	return reconnectPolicy{backoff: backoff, max: maxFailures, healthyAt: healthyConnection, now: time.Now}
 }
 
 // reconnectBackoff is a stream's default wait before reconnect attempt n
@@ -129,7 +130,7 @@ func (s *Stream) handleReadError(err error) error {
 	if s.conn.idleExpired() {
 		reason = fmt.Errorf("no data for %s", s.params.IdleTimeout)
 	}
-	lasted := time.Since(s.conn.since)
+	lasted := s.policy.now().Sub(s.conn.since)
 	s.closeConn()
 	switch {
 	case s.ctx.Err() != nil:

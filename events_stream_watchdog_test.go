@@ -8,6 +8,11 @@ import (
 	"github.com/stretchr/testify/assert"
 )
 
+// watchdogTimeout is the idle timeout of the watchdog tests whose good
+// connections must answer within it: long enough that a loaded machine's
+// scheduling delays do not pass for silence.
+const watchdogTimeout = 250 * time.Millisecond
+
 func TestStream_idleTimeout(t *testing.T) {
 	t.Run("silence after an event reconnects", func(t *testing.T) {
 		released := make(chan struct{})
@@ -21,7 +26,7 @@ func TestStream_idleTimeout(t *testing.T) {
 			}
 			sseWrite(w, sseEvent("evt_1", EventTypeSessionStatusRunning), sseEvent("evt_2", EventTypeSessionUpdated), terminatedFrame("evt_3"))
 		})
-		s := openTestStream(t, t.Context(), c, &StreamParams{IdleTimeout: 100 * time.Millisecond})
+		s := openTestStream(t, t.Context(), c, &StreamParams{IdleTimeout: watchdogTimeout})
 		assert.Equal(t, idRange(1, 3), eventIDs(collectStream(t, s, streamWait)))
 		assert.NoError(t, s.Err())
 		assert.Equal(t, []string{"", "evt_1"}, rr.lastEventIDs())
@@ -38,7 +43,9 @@ func TestStream_idleTimeout(t *testing.T) {
 			sseWrite(w, sseEvent("evt_1", EventTypeSessionStatusRunning))
 			tick := time.NewTicker(10 * time.Millisecond)
 			defer tick.Stop()
-			for range 20 { // 200 ms of heartbeats, twice the idle timeout
+			// Heartbeats for twice the idle timeout; gaps of up to 240 ms
+			// between them (a loaded machine) still keep the connection.
+			for start := time.Now(); time.Since(start) < 2*watchdogTimeout; {
 				select {
 				case <-tick.C:
 					sseWrite(w, ": heartbeat\n\n")
@@ -48,7 +55,7 @@ func TestStream_idleTimeout(t *testing.T) {
 			}
 			sseWrite(w, terminatedFrame("evt_2"))
 		})
-		s := openTestStream(t, t.Context(), c, &StreamParams{IdleTimeout: 100 * time.Millisecond})
+		s := openTestStream(t, t.Context(), c, &StreamParams{IdleTimeout: watchdogTimeout})
 		assert.Equal(t, idRange(1, 2), eventIDs(collectStream(t, s, streamWait)))
 		assert.NoError(t, s.Err())
 		assert.Equal(t, 1, rr.count())
@@ -63,7 +70,7 @@ func TestStream_idleTimeout(t *testing.T) {
 			sseStart(w)
 			sseWrite(w, sseEvent("evt_1", EventTypeSessionStatusRunning), terminatedFrame("evt_2"))
 		})
-		s := openTestStream(t, t.Context(), c, &StreamParams{IdleTimeout: 50 * time.Millisecond})
+		s := openTestStream(t, t.Context(), c, &StreamParams{IdleTimeout: watchdogTimeout})
 		assert.Equal(t, idRange(1, 2), eventIDs(collectStream(t, s, streamWait)))
 		assert.Equal(t, 2, rr.count())
 	})
@@ -82,7 +89,7 @@ func TestStream_idleTimeout(t *testing.T) {
 			sseStart(w)
 			sseWrite(w, sseEvent("evt_1", EventTypeSessionStatusRunning), terminatedFrame("evt_2"))
 		})
-		s := openTestStream(t, t.Context(), c, &StreamParams{IdleTimeout: 50 * time.Millisecond})
+		s := openTestStream(t, t.Context(), c, &StreamParams{IdleTimeout: watchdogTimeout})
 		assert.Equal(t, idRange(1, 2), eventIDs(collectStream(t, s, streamWait)))
 		assert.Equal(t, []string{"", "evt_1", "evt_1"}, rr.lastEventIDs())
 	})
@@ -112,7 +119,7 @@ func TestStream_idleTimeout(t *testing.T) {
 			sseStart(w)
 			sseWrite(w, terminatedFrame("evt_1"))
 		})
-		s := openTestStream(t, t.Context(), c, &StreamParams{IdleTimeout: 50 * time.Millisecond})
+		s := openTestStream(t, t.Context(), c, &StreamParams{IdleTimeout: watchdogTimeout})
 		assert.Equal(t, idRange(1, 1), eventIDs(collectStream(t, s, streamWait)))
 		assert.Equal(t, 2, rr.count())
 	})

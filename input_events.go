@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 )
 
 // ErrInvalidEvent is matched (errors.Is) by every error the SDK returns when
@@ -378,10 +380,13 @@ func validateSource(block ContentBlockType, src ContentSource) error {
 // deployment, may carry.
 const maxInitialEvents = 50
 
-// validateInitialEvents checks a session create's initial_events: at most
-// maxInitialEvents, each a user.message or a user.define_outcome, and each
-// valid as in a batch of EventsService.Send.
-func validateInitialEvents(events []InputEvent) error {
+// validateInitialEvents checks the initial_events of a session create or
+// of a deployment: 1 to maxInitialEvents events, each of an allowed type,
+// and each valid as in a batch of EventsService.Send.
+func validateInitialEvents(events []InputEvent, allowed ...string) error {
+	if len(events) == 0 {
+		return fmt.Errorf("%w: initial_events must hold at least one event", ErrInvalidEvent)
+	}
 	if len(events) > maxInitialEvents {
 		return fmt.Errorf("%w: initial_events holds %d events, more than %d", ErrInvalidEvent, len(events), maxInitialEvents)
 	}
@@ -389,9 +394,17 @@ func validateInitialEvents(events []InputEvent) error {
 		if isNilInputEvent(ev) {
 			continue // reported by validateInputEvents
 		}
-		if typ := ev.inputEventType(); typ != EventTypeUserMessage && typ != EventTypeUserDefineOutcome {
-			return &inputEventError{index: i, typ: typ, msg: "initial_events may hold only user.message and user.define_outcome"}
+		if typ := ev.inputEventType(); !slices.Contains(allowed, typ) {
+			return &inputEventError{index: i, typ: typ, msg: "initial_events may hold only " + joinAnd(allowed)}
 		}
 	}
 	return validateInputEvents(events)
+}
+
+// joinAnd joins words as "a, b and c".
+func joinAnd(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
 }

@@ -44,7 +44,7 @@ func (o origin) String() string { return o.scheme + "://" + net.JoinHostPort(o.h
 // own: only a GET follows redirects (any other method gets the 3xx back,
 // which becomes an *APIError), at most maxRedirects of them, never from
 // https to http, and a hop that leaves the base URL's origin loses the
-// Authorization header. The check runs on every hop because net/http
+// Authorization header and every other header but portableHeaders. The check runs on every hop because net/http
 // copies the first request's headers to each one and, by its own rule,
 // keeps Authorization for another port or a subdomain of the same host.
 func withRedirectPolicy(hc *http.Client, base *url.URL) *http.Client {
@@ -95,9 +95,33 @@ func checkRedirect(home origin, req *http.Request, via []*http.Request) error {
 		return fmt.Errorf("%w: will not follow a redirect from https to %s", errRedirect, originOf(req.URL))
 	}
 	if originOf(req.URL) != home {
-		req.Header.Del("Authorization")
+		keepOnlyPortableHeaders(req.Header)
 	}
 	return nil
+}
+
+// portableHeaders are the request headers that may follow a redirect to
+// another origin: they describe what the client accepts and resumes, and
+// carry nothing of the caller's. Every other header (Authorization, those
+// of WithHeader and WithRequestHeader, which may hold another credential,
+// the idempotency key, the beta flags) stays with the API's origin.
+var portableHeaders = map[string]bool{
+	"Accept":          true,
+	"Accept-Encoding": true,
+	"Cache-Control":   true,
+	"Last-Event-Id":   true,
+	"Range":           true,
+	"User-Agent":      true,
+}
+
+// keepOnlyPortableHeaders deletes from h every header not in
+// portableHeaders.
+func keepOnlyPortableHeaders(h http.Header) {
+	for name := range h {
+		if !portableHeaders[http.CanonicalHeaderKey(name)] {
+			delete(h, name)
+		}
+	}
 }
 
 // redirectMessage describes a 3xx response that was not followed, naming

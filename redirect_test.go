@@ -160,6 +160,34 @@ func TestRedirect_tokenOnlyToTheOrigin(t *testing.T) {
 		assert.Equal(t, []string{bearer}, api.get())
 		assert.Equal(t, []string{""}, evil.get(), "a subdomain of the API host is another origin")
 	})
+	t.Run("another origin gets none of the caller's headers", func(t *testing.T) {
+		t.Parallel()
+		hops := make(chan http.Header, 2)
+		agent := fixture(t, "agents/agent.json")
+		other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			hops <- r.Header.Clone()
+			_, _ = w.Write(agent)
+		}))
+		t.Cleanup(other.Close)
+		origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			hops <- r.Header.Clone()
+			http.Redirect(w, r, other.URL+strings.TrimPrefix(r.URL.Path, "/api-test"), http.StatusFound)
+		}))
+		t.Cleanup(origin.Close)
+		c, err := NewClient(WithToken(testToken), WithBaseURL(origin.URL+"/api-test/"),
+			WithHeader("X-Api-Key", "client-secret"))
+		require.NoError(t, err)
+		_, err = c.Agents.Get(t.Context(), testAgentID, WithRequestHeader("X-Tenant-Token", "call-secret"), WithBeta("beta-1"))
+		require.NoError(t, err)
+		first, second := <-hops, <-hops
+		for _, name := range []string{"Authorization", "X-Api-Key", "X-Tenant-Token", "X-Qoder-Beta"} {
+			assert.NotEmpty(t, first.Get(name), "the origin gets %s", name)
+			assert.Empty(t, second.Get(name), "another origin does not get %s", name)
+		}
+		for _, name := range []string{"Accept", "User-Agent"} {
+			assert.Equal(t, first.Get(name), second.Get(name), "%s follows", name)
+		}
+	})
 	t.Run("same origin keeps the token", func(t *testing.T) {
 		t.Parallel()
 		var seen authLog

@@ -2,10 +2,12 @@ package qoder
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 )
 
@@ -76,5 +78,61 @@ func BenchmarkAgentsGetBaseline(b *testing.B) {
 		if resp.StatusCode != http.StatusOK || agent.Version != 3 {
 			b.Fatalf("status %d, version %d", resp.StatusCode, agent.Version)
 		}
+	}
+}
+
+// BenchmarkAgentsGetParallel calls client.Agents.Get from 64 goroutines at
+// once and reports how many new TCP connections the server saw per call:
+// with the SDK's default transport, which keeps up to 256 idle
+// connections, against a client on net/http's defaults, which keeps 2 per
+// host and dials again for most of the rest.
+func BenchmarkAgentsGetParallel(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		opts []Option
+	}{
+		{"sdk-transport", nil},
+		{"nethttp-defaults", []Option{WithHTTPClient(&http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()})}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			body, err := os.ReadFile(filepath.Join("testdata", "agents", "agent.json"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			var dials atomic.Int64
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = w.Write(body)
+			}))
+			srv.Config.ConnState = func(_ net.Conn, state http.ConnState) {
+				if state == http.StateNew {
+					dials.Add(1)
+				}
+			}
+			srv.Start()
+			b.Cleanup(srv.Close)
+			client, err := NewClient(append([]Option{WithToken(testToken), WithBaseURL(srv.URL)}, tc.opts...)...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx := b.Context()
+			var calls atomic.Int64
+			b.SetParallelism(32) // 64 goroutines on 2 CPUs
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := client.Agents.Get(ctx, testAgentID); err != nil {
+						b.Error(err)
+						return
+					}
+					calls.Add(1)
+				}
+			})
+			b.StopTimer()
+			if n := calls.Load(); n > 0 {
+				b.ReportMetric(float64(dials.Load())/float64(n), "dials/call")
+			}
+		})
 	}
 }

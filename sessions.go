@@ -37,7 +37,7 @@ func (s *SessionsService) Create(ctx context.Context, params *SessionCreateParam
 		return nil, errInvalidParams("session create params are required")
 	}
 	if len(params.InitialEvents) > 0 {
-		if err := validateInitialEvents(params.InitialEvents); err != nil {
+		if err := validateInitialEvents(params.InitialEvents, EventTypeUserMessage, EventTypeUserDefineOutcome); err != nil {
 			return nil, err
 		}
 	}

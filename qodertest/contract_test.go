@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -91,4 +92,113 @@ func kindOf(v any) string {
 		return "boolean"
 	}
 	return "null"
+}
+
+// TestContractShapes compares the fake's deployments, runs, dreams and
+// work items with the responses the official SDK recorded
+// (../testdata/api-contracts.json): every recorded field is there, with the
+// same JSON type. The fake may add documented fields the recordings lack.
+func TestContractShapes(t *testing.T) {
+	data, err := os.ReadFile("../testdata/api-contracts.json")
+	require.NoError(t, err)
+	var routes []struct {
+		Method, Path string
+		Response     json.RawMessage
+	}
+	require.NoError(t, json.Unmarshal(data, &routes))
+	recorded := map[string]json.RawMessage{}
+	for _, r := range routes {
+		recorded[r.Method+" "+r.Path] = r.Response
+	}
+
+	a := newAPI(t, WithAgent(blockingAgent(nil)))
+	got := map[string]json.RawMessage{}
+	call := func(key string, status int, method, path string, body any) map[string]any {
+		r := a.req(method, path, body)
+		require.Equal(t, status, r.status, "%s: %s", key, r.body)
+		got[key] = r.body
+		var m map[string]any
+		_ = json.Unmarshal(r.body, &m)
+		return m
+	}
+	env, agent := a.srv.SeedEnvironment("e"), a.srv.SeedAgent("a")
+	dep := call("POST /deployments", 201, "POST", "deployments", map[string]any{"name": "d", "agent": agent, "environment_id": env,
+		"initial_events": []any{userMessage("Generate today's status report")}, "metadata": map[string]any{"team": "platform"},
+		"environment_variables": "FEATURE_FLAG=on\nLOG_LEVEL=info", "schedule": map[string]any{"type": "cron", "expression": "0 9 * * *", "timezone": "Asia/Shanghai"}})
+	d := "deployments/" + dep["id"].(string)
+	call("GET /deployments/{}", 200, "GET", d, nil)
+	call("POST /deployments/{}", 200, "POST", d, map[string]any{"name": "d2"})
+	call("GET /deployments", 200, "GET", "deployments", nil)
+	run := call("POST /deployments/{}/run", 200, "POST", d+"/run", nil)
+	call("GET /deployments/{}/runs", 200, "GET", d+"/runs", nil)
+	call("GET /deployments/{}/runs/{}", 200, "GET", d+"/runs/"+run["id"].(string), nil)
+	call("GET /deployment_runs", 200, "GET", "deployment_runs", nil)
+	call("GET /deployment_runs/{}", 200, "GET", "deployment_runs/"+run["id"].(string), nil)
+	call("POST /deployments/{}/pause", 200, "POST", d+"/pause", nil)
+	call("POST /deployments/{}/unpause", 200, "POST", d+"/unpause", nil)
+	call("POST /deployments/{}/archive", 200, "POST", d+"/archive", nil)
+
+	store := a.ok(200, "POST", "memory_stores", map[string]any{"name": "m"})["id"].(string)
+	dream := call("POST /dreams", 201, "POST", "dreams", map[string]any{"inputs": []any{map[string]any{"type": "memory_store", "memory_store_id": store}},
+		"model": "auto", "instructions": "Focus on user preferences for code style"})
+	dr := "dreams/" + dream["id"].(string)
+	call("GET /dreams/{}", 200, "GET", dr, nil)
+	call("GET /dreams", 200, "GET", "dreams", nil)
+	call("POST /dreams/{}/cancel", 200, "POST", dr+"/cancel", nil)
+	call("POST /dreams/{}/archive", 200, "POST", dr+"/archive", nil)
+
+	hosted := a.ok(201, "POST", "environments", map[string]any{"name": "w", "config": map[string]any{"type": "self_hosted"}})["id"].(string)
+	w := "environments/" + hosted + "/work"
+	call("GET /environments/{}/work/poll", 200, "GET", w+"/poll", nil)
+	id := a.srv.EnqueueWork(hosted, WorkItem{ID: "sess_1", Metadata: map[string]string{"job": "daily-report"}})
+	a.ok(200, "GET", w+"/poll", nil)
+	call("POST /environments/{}/work/{}/ack", 200, "POST", w+"/"+id+"/ack", nil)
+	call("POST /environments/{}/work/{}/heartbeat", 200, "POST", w+"/"+id+"/heartbeat", nil)
+	call("GET /environments/{}/work/{}", 200, "GET", w+"/"+id, nil)
+	call("POST /environments/{}/work/{}", 200, "POST", w+"/"+id, map[string]any{"metadata": map[string]any{"worker": "byoc-worker-01"}})
+	call("GET /environments/{}/work", 200, "GET", w, nil)
+	call("GET /environments/{}/work/stats", 200, "GET", w+"/stats", nil)
+	call("POST /environments/{}/work/{}/stop", 200, "POST", w+"/"+id+"/stop", map[string]any{"force": false})
+
+	for key, have := range got {
+		t.Run(strings.ReplaceAll(key, "/", "_"), func(t *testing.T) {
+			want, ok := recorded[key]
+			require.True(t, ok, "%s is not in the contract", key)
+			assertShape(t, want, have, key)
+		})
+	}
+}
+
+// assertShape checks that have holds every field of want with the same
+// JSON type, recursively through objects and the first item of arrays; a
+// null on either side matches anything.
+func assertShape(t *testing.T, want, have json.RawMessage, at string) {
+	t.Helper()
+	var w, h any
+	require.NoError(t, json.Unmarshal(want, &w))
+	require.NoError(t, json.Unmarshal(have, &h))
+	var walk func(w, h any, at string)
+	walk = func(w, h any, at string) {
+		if w == nil || h == nil {
+			return
+		}
+		if !assert.Equal(t, kindOf(w), kindOf(h), "%s", at) {
+			return
+		}
+		switch w := w.(type) {
+		case map[string]any:
+			h := h.(map[string]any)
+			for k, v := range w {
+				hv, ok := h[k]
+				if assert.True(t, ok, "%s.%s is missing", at, k) {
+					walk(v, hv, at+"."+k)
+				}
+			}
+		case []any:
+			if h := h.([]any); len(w) > 0 && len(h) > 0 {
+				walk(w[0], h[0], at+"[0]")
+			}
+		}
+	}
+	walk(w, h, at)
 }

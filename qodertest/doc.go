@@ -3,7 +3,9 @@
 //
 // The fake behaves like the real API as documented, not like a stub:
 // environments, agents (with versions), sessions, models, input events,
-// the event history and the SSE stream, files and skills are all there, with the documented
+// the event history and the SSE stream, files and skills, vaults, memory
+// stores, deployments and their runs, dreams and the self-hosted work
+// queue are all there, with the documented
 // error envelope, both pagination schemes, idempotency keys, validation,
 // the session state machine and stream resumption with Last-Event-ID.
 // All state lives in memory.
@@ -118,6 +120,58 @@
 // own [qoder.WebhookHandler] end to end. Deliveries are signed with the
 // Standard Webhooks scheme that [qoder.VerifyWebhook] checks.
 //
+// # Deployments and dreams
+//
+// A deployment's run gets a session of the deployment's agent,
+// environment, resources and vaults (its deployment_id set) that is sent
+// the initial events, so the scripted agent does the run's work: the run
+// is recorded pending, is running from the session's first
+// session.status_running, and is completed when the turn ends with
+// end_turn, or failed when the script raises a terminal or exhausted
+// session.error, terminates the session, or the turn is cancelled (error
+// type "unknown", with the reason). A second run while one is in flight is
+// skipped (metadata.cas_config.config.max_concurrent is 1). A run whose
+// agent, environment, vault or resource is archived or gone fails at once
+// with the documented cause (agent_archived, vault_not_found, ...) and
+// pauses the deployment with paused_reason {type: error}. Cron expressions
+// and IANA time zones are checked (400 with the reason); schedules fire
+// only when [Server.Advance] moves the fake's clock past a firing time
+// (once per deployment and Advance, with trigger schedule), never by
+// themselves. Pausing a paused deployment, unpausing an active one,
+// running a paused one, and archiving, pausing, running or changing an
+// archived one are 409.
+//
+// A dream runs in a session of its own too: the script gets one
+// user.message that starts "Dream <id>: consolidate ..." and names the
+// inputs and the instructions. The dream is pending when created, running
+// once its turn starts, completed when the turn ends with end_turn (its
+// output is a new memory store copied from its first input store, and its
+// usage counts about four characters a token), failed on a terminal
+// session.error (with that error), or canceled by POST .../cancel, which
+// is 409 once the dream has ended.
+//
+// # Self-hosted work queue
+//
+// [Server.EnqueueWork] puts items on the queue of a self-hosted
+// environment and wakes the polls waiting for one (block_ms, up to 999).
+// A poll claims the oldest item for its Worker-ID; an ack starts a 60 s
+// lease, heartbeats extend it (desired_ttl_seconds) and move the item to
+// active. A heartbeat whose expected_last_heartbeat is not the latest is
+// 409, and one for an item nobody holds answers lease_extended false: the
+// lease-lost cases [qoder.ErrWorkLeaseLost] matches. A claim that is not
+// acknowledged within reclaim_older_than_ms (default 5000) goes to the next
+// poller; an item whose lease lapses goes back to the queue, unclaimed.
+// A stop moves a held item to stopping (the holder sees it in its next
+// heartbeat), and a second stop, force, or the lapse of its lease stops
+// it. [Server.WorkItem] shows an item's state.
+//
+// # Time
+//
+// [WithClock] pins the fake's clock and [Server.Advance] moves it on:
+// leases lapse, claims age and schedules fire in the fake's time, so tests
+// need no sleeps. The clock stamps deployments, runs, dreams and work
+// items; the other resources stamp real time.
+//
 // # Decisions where the docs are silent
 //
 //   - Creates answer 201, sending events 202, other calls 200; cancel
@@ -134,8 +188,13 @@
 //     deleted uses it.
 //   - Agent updates must send the current version (400 without it, 409
 //     when stale), and every accepted update makes a new version.
-//   - The fake has no self-hosted workers: references to them are 404,
-//     and user.tool_result is always 409.
+//   - Sessions in self-hosted environments run the scripted agent like any
+//     other; the work queue does not feed them, and user.tool_result is
+//     always 409.
+//   - Deployments and dreams are created with 201. A deployment checks its
+//     agent and environment when it is created or changed, and its vaults
+//     and resources when a run starts. Archiving keeps a deployment's
+//     status, as recorded. Work items are listed oldest first.
 //   - Files are listed newest first; ids cannot be combined with page or
 //     limit. Uploading a skill whose front matter names an existing skill
 //     adds a version to it (as the guide says of re-uploads); a skill's

@@ -17,7 +17,8 @@ type config struct {
 	listener  net.Listener
 	latency   time.Duration
 	tb        testing.TB
-	webhooks  webhookConfig // see WithWebhookRetries
+	webhooks  webhookConfig    // see WithWebhookRetries
+	now       func() time.Time // see WithClock
 
 	fileStorage int64 // bytes of file and skill content kept; see WithFileStorageLimit
 	keepFiles   bool  // false: uploads keep no bytes; see WithoutFileContent

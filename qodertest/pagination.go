@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -263,6 +264,18 @@ func queryList(q url.Values, names ...string) []string {
 	return out
 }
 
+// statusesParam reads the repeatable statuses filter, each one of
+// allowed.
+func statusesParam(q url.Values, allowed []string) ([]string, *apiError) {
+	statuses := queryList(q, "statuses", "statuses[]")
+	for _, st := range statuses {
+		if !slices.Contains(allowed, st) {
+			return nil, invalid("statuses", "statuses must be among %s.", quoteList(allowed))
+		}
+	}
+	return statuses, nil
+}
+
 // resourceList is the parsed query of a resource list (agents,
 // environments, sessions): include_archived, created_at bounds, order
 // (newest first by default) and paging.
@@ -275,9 +288,16 @@ type resourceList struct {
 	entries  []entry
 }
 
-// parseResourceList reads the query of the list of kind (such as "agent");
-// s.mu must be held, for the cursor lookup.
+// parseResourceList reads the query of the list of kind (such as "agent"),
+// whose pages hold at most 100 items; s.mu must be held, for the cursor
+// lookup.
 func (s *Server) parseResourceList(q url.Values, kind string) (*resourceList, *apiError) {
+	return s.parseResourceListMax(q, kind, 100)
+}
+
+// parseResourceListMax is parseResourceList for a list whose pages hold
+// at most maxLimit items.
+func (s *Server) parseResourceListMax(q url.Values, kind string, maxLimit int) (*resourceList, *apiError) {
 	l := &resourceList{kind: kind + "s"}
 	var e *apiError
 	if l.archived, e = boolParam(q, "include_archived"); e != nil {
@@ -289,7 +309,7 @@ func (s *Server) parseResourceList(q url.Values, kind string) (*resourceList, *a
 	if l.desc, e = orderParam(q, "desc"); e != nil {
 		return nil, e
 	}
-	if l.page, e = parsePage(q, 100, l.kind, s.resourceResolver(kind)); e != nil {
+	if l.page, e = parsePage(q, maxLimit, l.kind, s.resourceResolver(kind)); e != nil {
 		return nil, e
 	}
 	return l, nil

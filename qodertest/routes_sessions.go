@@ -58,25 +58,7 @@ func (s *Server) createSession(c *call) (int, any) {
 		}
 	}
 	f.require("agent")
-	var agentID string
-	version := 0
-	switch kind(obj["agent"]) {
-	case "string":
-		agentID = f.str("agent")
-	case "object":
-		af := newFields(f.object("agent"), "agent")
-		af.only("type", "id", "version")
-		af.require("type")
-		af.strIn("type", "agent")
-		agentID = af.reqStr("id")
-		version = af.integer("version", 1, 1<<31-1)
-		if af.failed() && !f.failed() {
-			f.err = af.err
-		}
-	case "null", "":
-	default:
-		f.fail("agent", "field 'agent' must be an agent id or an object {\"type\":\"agent\",\"id\",\"version\"}.")
-	}
+	agentID, version := readAgentRef(f)
 	envID := f.reqStr("environment_id")
 	title := f.str("title")
 	md := f.metadata("metadata", false)
@@ -100,25 +82,13 @@ func (s *Server) createSession(c *call) (int, any) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a, ok := s.agents[agentID]
-	if !ok {
-		return 0, notFound("Agent '%s' was not found.", agentID)
+	a, cfg, e := s.usableAgent(agentID, version)
+	if e != nil {
+		return 0, e
 	}
-	if !a.archivedAt.IsZero() {
-		return 0, invalid("agent", "Agent '%s' is archived and cannot start new sessions.", agentID)
-	}
-	cfg := a.latest()
-	if version > len(a.versions) {
-		return 0, notFound("Agent '%s' has no version %d.", agentID, version)
-	} else if version > 0 {
-		cfg = &a.versions[version-1]
-	}
-	env, ok := s.envs[envID]
-	if !ok {
-		return 0, notFound("Environment '%s' was not found.", envID)
-	}
-	if !env.archivedAt.IsZero() {
-		return 0, invalid("environment_id", "Environment '%s' is archived and cannot host new sessions.", envID)
+	env, e := s.usableEnvironment(envID)
+	if e != nil {
+		return 0, e
 	}
 	if env.selfHosted() && (len(resources) > 0 || len(envVars) > 0) {
 		return 0, invalid("", "Self-hosted environments do not support session resources or environment variables.")
@@ -143,6 +113,61 @@ func (s *Server) createSession(c *call) (int, any) {
 		}
 	}
 	return http.StatusCreated, ss.wire()
+}
+
+// readAgentRef reads the field agent: an agent id (version 0, the latest)
+// or {"type":"agent","id","version"}.
+func readAgentRef(f *fields) (id string, version int) {
+	switch kind(f.obj["agent"]) {
+	case "string":
+		id = f.str("agent")
+	case "object":
+		af := newFields(f.object("agent"), "agent")
+		af.only("type", "id", "version")
+		af.require("type")
+		af.strIn("type", "agent")
+		id = af.reqStr("id")
+		version = af.integer("version", 1, 1<<31-1)
+		if af.failed() && !f.failed() {
+			f.err = af.err
+		}
+	case "null", "":
+	default:
+		f.fail("agent", "field 'agent' must be an agent id or an object {\"type\":\"agent\",\"id\",\"version\"}.")
+	}
+	return id, version
+}
+
+// usableAgent returns version (0: the latest) of an agent that may start
+// sessions: 404 when there is no such agent or version, 400 when it is
+// archived. s.mu must be held.
+func (s *Server) usableAgent(agentID string, version int) (*agent, *agentConfig, *apiError) {
+	a, ok := s.agents[agentID]
+	if !ok {
+		return nil, nil, notFound("Agent '%s' was not found.", agentID)
+	}
+	if !a.archivedAt.IsZero() {
+		return nil, nil, invalid("agent", "Agent '%s' is archived and cannot start new sessions.", agentID)
+	}
+	if version > len(a.versions) {
+		return nil, nil, notFound("Agent '%s' has no version %d.", agentID, version)
+	} else if version > 0 {
+		return a, &a.versions[version-1], nil
+	}
+	return a, a.latest(), nil
+}
+
+// usableEnvironment returns an environment that may host sessions: 404
+// when there is none, 400 when it is archived. s.mu must be held.
+func (s *Server) usableEnvironment(envID string) (*environment, *apiError) {
+	env, ok := s.envs[envID]
+	if !ok {
+		return nil, notFound("Environment '%s' was not found.", envID)
+	}
+	if !env.archivedAt.IsZero() {
+		return nil, invalid("environment_id", "Environment '%s' is archived and cannot host new sessions.", envID)
+	}
+	return env, nil
 }
 
 // addSession stores a new idle session of agent version cfg in
@@ -327,15 +352,14 @@ func (s *Server) getSession(c *call) (int, any) {
 var listStatuses = []string{statusRescheduling, statusRunning, statusIdle, statusCanceling, statusTerminated}
 
 // listSessions filters by agent_id (and agent_version), statuses,
-// include_archived, created_at bounds, deployment_id and memory_store_id;
+// include_archived, created_at bounds, deployment_id (the sessions of a
+// deployment's runs) and memory_store_id (which matches none);
 // order is desc by default.
 func (s *Server) listSessions(c *call) (int, any) {
 	q := c.r.URL.Query()
-	statuses := queryList(q, "statuses", "statuses[]")
-	for _, st := range statuses {
-		if !slices.Contains(listStatuses, st) {
-			return 0, invalid("statuses", "statuses must be among %s.", quoteList(listStatuses))
-		}
+	statuses, e := statusesParam(q, listStatuses)
+	if e != nil {
+		return 0, e
 	}
 	agentID := q.Get("agent_id")
 	agentVersion := 0
@@ -347,7 +371,8 @@ func (s *Server) listSessions(c *call) (int, any) {
 			return 0, invalid("agent_version", "agent_version must be a positive integer.")
 		}
 	}
-	unmatched := q.Get("deployment_id") != "" || q.Get("memory_store_id") != ""
+	deploymentID := q.Get("deployment_id")
+	unmatched := q.Get("memory_store_id") != ""
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	l, e := s.parseResourceList(q, "session")
@@ -358,6 +383,7 @@ func (s *Server) listSessions(c *call) (int, any) {
 		switch {
 		case unmatched,
 			agentID != "" && ss.agentID != agentID,
+			deploymentID != "" && ss.deploymentID != deploymentID,
 			agentVersion != 0 && ss.agentVersion != agentVersion,
 			len(statuses) > 0 && !slices.Contains(statuses, ss.status):
 			continue

@@ -56,6 +56,11 @@ type Server struct {
 
 	memory memoryState // memory stores (routes_memory_stores.go)
 	vaults vaultState  // vaults and credentials (routes_vaults.go)
+	deploy deployState // deployments and their runs (routes_deployments.go)
+	dreams dreamState  // dreams (routes_dreams.go)
+	work   workState   // self-hosted work queues (routes_work.go)
+
+	offset atomic.Int64 // nanoseconds Advance moved the clock on (clock.go)
 }
 
 // NewServer starts a fake on a loopback port and closes it when the test
@@ -94,6 +99,9 @@ func start(tb testing.TB, opts []Option) *Server {
 	}
 	if cfg.agent == nil {
 		cfg.agent = EchoAgent
+	}
+	if cfg.now == nil {
+		cfg.now = time.Now
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	s := &Server{
@@ -216,6 +224,34 @@ func (s *Server) routes() {
 	h("POST vaults/{id}/credentials/{credential}/archive", s.archiveCredential)
 	h("DELETE vaults/{id}/credentials/{credential}", s.deleteCredential)
 	h("POST vaults/{id}/credentials/{credential}/mcp_oauth_validate", s.validateCredential)
+
+	h("POST deployments", s.createDeployment)
+	h("GET deployments", s.listDeployments)
+	h("GET deployments/{id}", s.getDeployment)
+	h("POST deployments/{id}", s.updateDeployment)
+	h("POST deployments/{id}/archive", s.archiveDeployment)
+	h("POST deployments/{id}/pause", s.pauseDeployment)
+	h("POST deployments/{id}/unpause", s.unpauseDeployment)
+	h("POST deployments/{id}/run", s.runDeployment)
+	h("GET deployments/{id}/runs", s.listDeploymentRuns)
+	h("GET deployments/{id}/runs/{run}", s.getDeploymentRun)
+	h("GET deployment_runs", s.listRuns)
+	h("GET deployment_runs/{run}", s.getRun)
+
+	h("POST dreams", s.createDream)
+	h("GET dreams", s.listDreams)
+	h("GET dreams/{id}", s.getDream)
+	h("POST dreams/{id}/archive", s.archiveDream)
+	h("POST dreams/{id}/cancel", s.cancelDream)
+
+	h("GET environments/{id}/work/poll", s.pollWork)
+	h("GET environments/{id}/work/stats", s.workStats)
+	h("GET environments/{id}/work", s.listWork)
+	h("GET environments/{id}/work/{work}", s.getWork)
+	h("POST environments/{id}/work/{work}", s.updateWork)
+	h("POST environments/{id}/work/{work}/ack", s.ackWork)
+	h("POST environments/{id}/work/{work}/heartbeat", s.heartbeatWork)
+	h("POST environments/{id}/work/{work}/stop", s.stopWork)
 
 	h("POST sessions/{id}/events", s.sendEvents)
 	h("GET sessions/{id}/events", s.listEvents)

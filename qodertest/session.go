@@ -31,6 +31,7 @@ type session struct {
 	resources     []json.RawMessage
 	vaultIDs      []string
 	budget        json.RawMessage
+	deploymentID  string // the deployment whose run made the session
 	status        string
 	stopReason    string // type of the last idle stop_reason
 	credits       float64
@@ -50,6 +51,11 @@ type session struct {
 
 	turn    *Turn               // the running or paused turn, if any
 	pending map[string]*pending // tool uses awaiting the client, by event id
+
+	// onEvent, when set, sees every buffered event as it is appended
+	// (with s.mu held): a deployment run or a dream follows its session
+	// this way (see sessionWatch).
+	onEvent func(typ string, fields map[string]any)
 }
 
 // itemKind tells buffered events from delta frames.
@@ -98,6 +104,9 @@ func (ss *session) appendEventID(id, typ string, fields map[string]any) json.Raw
 	ss.byID[id] = len(ss.items)
 	ss.items = append(ss.items, item{kind: kindEvent, id: id, typ: typ, data: data, at: now})
 	ss.notify()
+	if ss.onEvent != nil {
+		ss.onEvent(typ, fields)
+	}
 	return data
 }
 
@@ -200,15 +209,19 @@ func (ss *session) wire() sessionJSON {
 	if vaults == nil {
 		vaults = []string{}
 	}
+	var deployment *string
+	if ss.deploymentID != "" {
+		deployment = &ss.deploymentID
+	}
 	return sessionJSON{
 		ID: ss.id, Type: "session", Agent: ss.agent, EnvironmentID: ss.environmentID,
 		Title: ss.title, Status: ss.status, Metadata: ss.metadata,
 		EnvironmentVariables: ss.envVars, Resources: nonNil(ss.resources), VaultIDs: vaults,
-		OutcomeEvaluations: []any{},
-		Stats:              sessionStats{ActiveSeconds: round(active), DurationSeconds: round(now.Sub(ss.createdAt))},
-		Budget:             ss.budget,
-		ArchivedAt:         nullTime(ss.archivedAt),
-		CreatedAt:          timestamp(ss.createdAt), UpdatedAt: timestamp(ss.updatedAt),
+		DeploymentID: deployment, OutcomeEvaluations: []any{},
+		Stats:      sessionStats{ActiveSeconds: round(active), DurationSeconds: round(now.Sub(ss.createdAt))},
+		Budget:     ss.budget,
+		ArchivedAt: nullTime(ss.archivedAt),
+		CreatedAt:  timestamp(ss.createdAt), UpdatedAt: timestamp(ss.updatedAt),
 		Usage: sessionUsage{TotalCredits: credits(ss.credits)},
 	}
 }

@@ -117,13 +117,6 @@ func TestValidation(t *testing.T) {
 	assert.Equal(t, []string{}, nonNilStrings(a.srv.EventTypes(sess)), "no rejected event was recorded")
 }
 
-func nonNilStrings(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
 func manyPairs(n int) map[string]any {
 	m := map[string]any{}
 	for i := range n {
