@@ -84,6 +84,8 @@ const (
 
 // DeploymentRun is one run of a deployment.
 type DeploymentRun struct {
+	resourceJSON
+
 	// ID is the run's id, "drun_…".
 	ID string `json:"id"`
 	// Type is always "deployment_run".

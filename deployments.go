@@ -163,6 +163,8 @@ const (
 
 // Deployment is a scheduled or on-demand agent run.
 type Deployment struct {
+	resourceJSON
+
 	// ID is the deployment's id, "dep_…".
 	ID string `json:"id"`
 	// Type is always "deployment".

@@ -18,6 +18,8 @@ import (
 // DownloadURL is a presigned URL of some content and when it stops
 // working. Fetch it without the client's token: the signature is in the URL.
 type DownloadURL struct {
+	resourceJSON
+
 	// URL is the presigned URL; it carries the signature in its query, so
 	// treat it as a secret until it expires.
 	URL string `json:"url"`
@@ -73,6 +75,7 @@ func (c *Client) openContent(ctx context.Context, path, accept string, opts []Re
 	var link DownloadURL
 	if len(head) < maxLinkSize && json.Unmarshal(head, &link) == nil && link.URL != "" {
 		_ = resp.Body.Close()
+		keepRawJSON(&link, head)
 		return nil, &link, nil
 	}
 	return readCloser{io.MultiReader(bytes.NewReader(head), resp.Body), resp.Body}, nil, nil
@@ -82,7 +85,9 @@ func (c *Client) openContent(ctx context.Context, path, accept string, opts []Re
 // resolved against the request URL, else the url of its JSON body.
 func redirectLink(resp *http.Response, data []byte) (*DownloadURL, error) {
 	var link DownloadURL
-	_ = json.Unmarshal(data, &link) // the body is optional; Location decides
+	if json.Unmarshal(data, &link) == nil { // the body is optional; Location decides
+		keepRawJSON(&link, data)
+	}
 	if loc := resp.Header.Get("Location"); loc != "" {
 		base := &url.URL{}
 		if resp.Request != nil && resp.Request.URL != nil {

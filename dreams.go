@@ -106,6 +106,8 @@ const (
 
 // Dream is a memory consolidation job.
 type Dream struct {
+	resourceJSON
+
 	// ID is the dream's id, "drm_…".
 	ID string `json:"id"`
 	// Type is always "dream".

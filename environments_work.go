@@ -1,7 +1,6 @@
 package qoder
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -97,6 +96,7 @@ func (s *EnvironmentWorkService) Poll(ctx context.Context, environmentID string,
 	if err := json.Unmarshal(raw, w); err != nil {
 		return nil, fmt.Errorf("qoder: GET /%s: decoding the work item: %w", path, err)
 	}
+	keepRawJSON(w, raw)
 	return w, nil
 }
 
@@ -178,6 +178,8 @@ const (
 // Work is an item of a self-hosted environment's queue: usually a session
 // the worker runs. Fields the SDK does not model are in [Work.Raw].
 type Work struct {
+	resourceJSON
+
 	// ID is the item's id, "work_…".
 	ID string `json:"id"`
 	// Type is always "work".
@@ -205,24 +207,7 @@ type Work struct {
 	StopRequestedAt time.Time `json:"stop_requested_at,omitzero"`
 	// StoppedAt is when the item stopped.
 	StoppedAt time.Time `json:"stopped_at,omitzero"`
-
-	raw json.RawMessage
 }
-
-// UnmarshalJSON decodes a work item and keeps its raw JSON.
-func (w *Work) UnmarshalJSON(data []byte) error {
-	type plain Work
-	var p plain
-	if err := json.Unmarshal(data, &p); err != nil {
-		return err
-	}
-	*w = Work(p)
-	w.raw = bytes.Clone(data)
-	return nil
-}
-
-// Raw returns the item's JSON as received.
-func (w *Work) Raw() json.RawMessage { return w.raw }
 
 // WorkData names what a work item is about: Type "session" with the
 // session's ID, or "healthcheck".
@@ -233,6 +218,8 @@ type WorkData struct {
 
 // WorkHeartbeat is the reply to [EnvironmentWorkService.Heartbeat].
 type WorkHeartbeat struct {
+	resourceJSON
+
 	// Type is "work_heartbeat".
 	Type string `json:"type"`
 	// LastHeartbeat is the heartbeat's time: pass it as the next call's
@@ -248,6 +235,8 @@ type WorkHeartbeat struct {
 
 // WorkStats describe a queue.
 type WorkStats struct {
+	resourceJSON
+
 	// Type is "work_queue_stats".
 	Type string `json:"type"`
 	// Depth counts the items in the queue.

@@ -152,8 +152,8 @@ func TestEnvironmentWorkService_Heartbeat(t *testing.T) {
 			hb, err := client.Environments.Work.Heartbeat(t.Context(), "env_1", "work_1", tt.params)
 			if !tt.leaseErr {
 				require.NoError(t, err)
-				assert.Equal(t, &WorkHeartbeat{Type: "work_heartbeat", LastHeartbeat: time.Date(2026, 7, 1, 8, 15, 6, 120394000, time.UTC),
-					LeaseExtended: true, State: WorkActive, TTLSeconds: 60}, hb)
+				assert.Equal(t, WorkHeartbeat{Type: "work_heartbeat", LastHeartbeat: time.Date(2026, 7, 1, 8, 15, 6, 120394000, time.UTC),
+					LeaseExtended: true, State: WorkActive, TTLSeconds: 60}, withoutRaw(*hb))
 				return
 			}
 			assert.ErrorIs(t, err, ErrWorkLeaseLost)
@@ -188,7 +188,7 @@ func TestEnvironmentWorkService_List_All_Stats(t *testing.T) {
 	assert.Equal(t, []string{testWorkID, "work_b"}, resIDs(items, func(w Work) string { return w.ID }))
 	stats, err := client.Environments.Work.Stats(t.Context(), "env_1")
 	require.NoError(t, err)
-	assert.Equal(t, &WorkStats{Type: "work_queue_stats", Depth: 3, Pending: 1, OldestQueuedAt: time.Date(2026, 7, 1, 8, 15, 1, 0, time.UTC), WorkersPolling: 2}, stats)
+	assert.Equal(t, WorkStats{Type: "work_queue_stats", Depth: 3, Pending: 1, OldestQueuedAt: time.Date(2026, 7, 1, 8, 15, 1, 0, time.UTC), WorkersPolling: 2}, withoutRaw(*stats))
 }
 
 func TestEnvironmentWorkService_emptyIDs(t *testing.T) {

@@ -124,11 +124,12 @@ func (c *Client) listEvents(ctx context.Context, path string, params *EventListP
 		return nil, err
 	}
 	page := &Page[Event]{
-		Data:     make([]Event, len(raw.Data)),
-		FirstID:  raw.FirstID,
-		LastID:   raw.LastID,
-		HasMore:  raw.HasMore,
-		NextPage: raw.NextPage,
+		resourceJSON: raw.resourceJSON,
+		Data:         make([]Event, len(raw.Data)),
+		FirstID:      raw.FirstID,
+		LastID:       raw.LastID,
+		HasMore:      raw.HasMore,
+		NextPage:     raw.NextPage,
 	}
 	for i, data := range raw.Data {
 		page.Data[i] = decodeEvent("", data)

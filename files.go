@@ -154,6 +154,8 @@ func (s *FilesService) content(ctx context.Context, fileID string, opts []Reques
 // File is an uploaded file or an artifact an agent delivered. It also
 // decodes the legacy shape (file_id, purpose, status).
 type File struct {
+	resourceJSON
+
 	// ID is the file's id, "file_…".
 	ID string `json:"id"`
 	// Type is always "file".
@@ -225,6 +227,8 @@ type FileScope struct {
 
 // DeletedFile is the answer to [FilesService.Delete].
 type DeletedFile struct {
+	resourceJSON
+
 	// ID is the deleted file's id.
 	ID string `json:"id"`
 	// Type is "file_deleted".

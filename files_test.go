@@ -351,7 +351,7 @@ func TestFilesService_Get(t *testing.T) {
 		ID: "file_1", Type: "file", Filename: "out.csv", MimeType: "text/csv", SizeBytes: 3, Downloadable: true,
 		Scope: FileScope{ID: "sess_1", Type: "session"}, Metadata: map[string]string{},
 		ExpiresAt: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), CreatedAt: time.Date(2026, 5, 18, 15, 33, 44, 5e8, time.UTC),
-	}, *f)
+	}, withoutRaw(*f))
 
 	_, err = client.Files.Get(t.Context(), "")
 	assert.EqualError(t, err, "qoder: file_id is required")
@@ -435,7 +435,7 @@ func TestFilesService_Delete(t *testing.T) {
 	})
 	d, err := client.Files.Delete(t.Context(), "file_1")
 	require.NoError(t, err)
-	assert.Equal(t, &DeletedFile{ID: "file_1", Type: "file_deleted"}, d)
+	assert.Equal(t, DeletedFile{ID: "file_1", Type: "file_deleted"}, withoutRaw(*d))
 	_, err = client.Files.Delete(t.Context(), "")
 	assert.EqualError(t, err, "qoder: file_id is required")
 }

@@ -2,7 +2,6 @@ package qoder
 
 import (
 	"context"
-	"errors"
 	"iter"
 	"net/http"
 	"time"
@@ -30,10 +29,10 @@ type MemoryStoresService struct {
 // API: POST /memory_stores
 func (s *MemoryStoresService) Create(ctx context.Context, params *MemoryStoreCreateParams, opts ...RequestOption) (*MemoryStore, error) {
 	if params == nil {
-		return nil, errors.New("qoder: memory store create params are required")
+		return nil, errInvalidParams("memory store create params are required")
 	}
 	if params.Name == "" {
-		return nil, errors.New("qoder: a memory store's name is required")
+		return nil, errInvalidParams("a memory store's name is required")
 	}
 	return invoke[MemoryStore](ctx, s.client, http.MethodPost, "memory_stores", nil, params, opts)
 }
@@ -60,7 +59,7 @@ func (s *MemoryStoresService) Update(ctx context.Context, storeID string, params
 		return nil, err
 	}
 	if params == nil {
-		return nil, errors.New("qoder: memory store update params are required")
+		return nil, errInvalidParams("memory store update params are required")
 	}
 	return invoke[MemoryStore](ctx, s.client, http.MethodPost, path, nil, params, opts)
 }
@@ -104,6 +103,8 @@ func (s *MemoryStoresService) Archive(ctx context.Context, storeID string, opts 
 
 // MemoryStore is a store of memories.
 type MemoryStore struct {
+	resourceJSON
+
 	// ID is the store's id, "memstore_…".
 	ID string `json:"id"`
 	// Type is always "memory_store".
@@ -131,6 +132,8 @@ type MemoryStore struct {
 
 // DeletedMemoryStore is the answer to [MemoryStoresService.Delete].
 type DeletedMemoryStore struct {
+	resourceJSON
+
 	// ID is the deleted store's id.
 	ID string `json:"id"`
 	// Type is "memory_store_deleted"; empty when the API answered with no

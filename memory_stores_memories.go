@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // MemoryStoreMemoriesService manages the memories of a memory store: text
@@ -22,7 +23,8 @@ import (
 type MemoryStoreMemoriesService service
 
 // Create adds a memory at params.Path. A path already taken is
-// ErrConflict. Content may be empty but not larger than 100 KiB.
+// ErrConflict. Content may be empty but not larger than 100 KiB, and must
+// be valid UTF-8; both are checked before anything is sent.
 //
 // API: POST /memory_stores/{memory_store_id}/memories
 func (s *MemoryStoreMemoriesService) Create(ctx context.Context, storeID string, params *MemoryCreateParams, opts ...RequestOption) (*Memory, error) {
@@ -31,12 +33,12 @@ func (s *MemoryStoreMemoriesService) Create(ctx context.Context, storeID string,
 		return nil, err
 	}
 	if params == nil {
-		return nil, errors.New("qoder: memory create params are required")
+		return nil, errInvalidParams("memory create params are required")
 	}
 	if params.Path == "" {
-		return nil, errors.New("qoder: a memory's path is required")
+		return nil, errInvalidParams("a memory's path is required")
 	}
-	if err := checkMemoryContent(len(params.Content)); err != nil {
+	if err := checkMemoryContent(params.Content); err != nil {
 		return nil, err
 	}
 	return invoke[Memory](ctx, s.client, http.MethodPost, path, memoryViewQuery{params.View}, params, opts)
@@ -66,15 +68,18 @@ func (s *MemoryStoreMemoriesService) Update(ctx context.Context, storeID, memory
 		return nil, err
 	}
 	if params == nil {
-		return nil, errors.New("qoder: memory update params are required")
+		return nil, errInvalidParams("memory update params are required")
 	}
 	if params.Path != nil && *params.Path == "" {
-		return nil, errors.New("qoder: a memory's new path cannot be empty")
+		return nil, errInvalidParams("a memory's new path cannot be empty")
 	}
 	if params.Content != nil {
-		if err := checkMemoryContent(len(*params.Content)); err != nil {
+		if err := checkMemoryContent(*params.Content); err != nil {
 			return nil, err
 		}
+	}
+	if err := params.Precondition.check(); err != nil {
+		return nil, err
 	}
 	out, err := invoke[Memory](ctx, s.client, http.MethodPost, path, memoryViewQuery{params.View}, params, opts)
 	if params.Precondition != nil {
@@ -96,13 +101,13 @@ func (s *MemoryStoreMemoriesService) List(ctx context.Context, storeID string, p
 	}
 	if params != nil {
 		if params.PathPrefix != "" && !strings.HasSuffix(params.PathPrefix, "/") {
-			return nil, fmt.Errorf("qoder: memory path prefix %q must end with \"/\"", params.PathPrefix)
+			return nil, errInvalidParams("memory path prefix %q must end with \"/\"", params.PathPrefix)
 		}
 		if params.View == MemoryViewFull && params.Limit > maxFullViewLimit {
-			return nil, fmt.Errorf("qoder: a memory list with the full view takes a limit of at most %d, not %d", maxFullViewLimit, params.Limit)
+			return nil, errInvalidParams("a memory list with the full view takes a limit of at most %d, not %d", maxFullViewLimit, params.Limit)
 		}
 		if params.Depth < 0 {
-			return nil, fmt.Errorf("qoder: memory list depth %d is negative", params.Depth)
+			return nil, errInvalidParams("memory list depth %d is negative", params.Depth)
 		}
 	}
 	return invoke[Page[MemoryListItem]](ctx, s.client, http.MethodGet, path, params, nil, opts)
@@ -149,12 +154,31 @@ const MaxMemoryContentSize = 100 << 10
 // maxFullViewLimit is the largest page of a memory list in the full view.
 const maxFullViewLimit = 20
 
-// checkMemoryContent checks the size of a memory's content.
-func checkMemoryContent(size int) error {
-	if size > MaxMemoryContentSize {
-		return fmt.Errorf("qoder: a memory's content is %d bytes, more than the %d the API takes", size, MaxMemoryContentSize)
+// checkMemoryContent checks a memory's content: at most
+// MaxMemoryContentSize bytes, and valid UTF-8, which JSON would otherwise
+// change on the way (each invalid byte becomes U+FFFD, so the stored hash
+// would not be the one of the content sent).
+func checkMemoryContent(content string) error {
+	if len(content) > MaxMemoryContentSize {
+		return errInvalidParams("a memory's content is %d bytes, more than the %d the API takes", len(content), MaxMemoryContentSize)
+	}
+	if !utf8.ValidString(content) {
+		return errInvalidParams("a memory's content is not valid UTF-8 (first invalid byte at offset %d)", invalidUTF8At(content))
 	}
 	return nil
+}
+
+// invalidUTF8At returns the offset of the first byte of s that is not
+// valid UTF-8.
+func invalidUTF8At(s string) int {
+	for i, r := range s {
+		if r == utf8.RuneError {
+			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
+				return i
+			}
+		}
+	}
+	return len(s)
 }
 
 // preconditionFailed says why a conditional write that the API refused
@@ -176,6 +200,8 @@ func MemoryContentSHA256(content string) string {
 
 // Memory is a memory of a store.
 type Memory struct {
+	resourceJSON
+
 	// ID is the memory's id, "mem_…".
 	ID string `json:"id"`
 	// Type is "memory" (or, for a listing item, "memory_prefix").
@@ -184,8 +210,11 @@ type Memory struct {
 	MemoryStoreID string `json:"memory_store_id"`
 	// Path is the memory's path, unique within the store.
 	Path string `json:"path"`
-	// Content is the memory's text; empty in the basic view.
-	Content string `json:"content,omitempty"`
+	// Content is the memory's text: nil when the response left it out
+	// (the items of a list in the basic view, a create or update asked
+	// for the basic view), and a pointer to "" for an empty memory. Get
+	// always has it.
+	Content *string `json:"content,omitempty"`
 	// ContentSHA256 is the hash of the content (see
 	// [MemoryContentSHA256]).
 	ContentSHA256 string `json:"content_sha256"`
@@ -256,6 +285,8 @@ func (i MemoryListItem) IsPrefix() bool { return i.Type == MemoryListItemPrefix 
 
 // DeletedMemory is the answer to [MemoryStoreMemoriesService.Delete].
 type DeletedMemory struct {
+	resourceJSON
+
 	// ID is the deleted memory's id.
 	ID string `json:"id"`
 	// Type is "memory_deleted"; empty when the API answered with no body.
@@ -310,19 +341,38 @@ type MemoryUpdateParams struct {
 	View MemoryView `json:"-"`
 }
 
-// MemoryPrecondition is the condition of a conditional memory write.
+// MemoryPreconditionContentSHA256 is the type of the one precondition the
+// API documents: the stored content has a given hash.
+const MemoryPreconditionContentSHA256 = "content_sha256"
+
+// MemoryPrecondition is the condition of a conditional memory write. Make
+// it with [ContentSHA256Precondition].
 type MemoryPrecondition struct {
-	// Type is "content_sha256".
+	// Type is MemoryPreconditionContentSHA256.
 	Type string `json:"type"`
 	// ContentSHA256 is the hash the stored content must have.
-	ContentSHA256 string `json:"content_sha256"`
+	ContentSHA256 string `json:"content_sha256,omitempty"`
 }
 
 // ContentSHA256Precondition returns the precondition that the stored
 // content has the hash sha256, as read from [Memory].ContentSHA256 or
 // computed with [MemoryContentSHA256].
 func ContentSHA256Precondition(sha256 string) *MemoryPrecondition {
-	return &MemoryPrecondition{Type: "content_sha256", ContentSHA256: sha256}
+	return &MemoryPrecondition{Type: MemoryPreconditionContentSHA256, ContentSHA256: sha256}
+}
+
+// check refuses a precondition that names no type, or a content_sha256
+// one without its hash; a nil precondition is none.
+func (p *MemoryPrecondition) check() error {
+	switch {
+	case p == nil:
+		return nil
+	case p.Type == "":
+		return errInvalidParams("a memory precondition needs its type (use ContentSHA256Precondition)")
+	case p.Type == MemoryPreconditionContentSHA256 && p.ContentSHA256 == "":
+		return errInvalidParams("a content_sha256 precondition needs the hash the content must have (see MemoryContentSHA256)")
+	}
+	return nil
 }
 
 // MemoryListParams filter and page [MemoryStoreMemoriesService.List].

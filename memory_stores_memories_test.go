@@ -2,6 +2,7 @@ package qoder
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -23,7 +24,8 @@ func TestMemoryContentSHA256(t *testing.T) {
 	}
 	var legacy Memory
 	require.NoError(t, legacy.UnmarshalJSON(fixture(t, "memory_stores/memory_legacy.json")))
-	assert.Equal(t, legacy.ContentSHA256, MemoryContentSHA256(legacy.Content), "the hash of a recorded memory")
+	require.NotNil(t, legacy.Content)
+	assert.Equal(t, legacy.ContentSHA256, MemoryContentSHA256(*legacy.Content), "the hash of a recorded memory")
 }
 
 func TestMemoryStoreMemoriesService_Create(t *testing.T) {
@@ -73,7 +75,7 @@ func TestMemoryStoreMemoriesService_Get(t *testing.T) {
 	assert.Equal(t, "memstore_01legacy", m.MemoryStoreID, "legacy store_id")
 	assert.Equal(t, int64(2), m.ContentSizeBytes, "legacy size")
 	assert.Equal(t, 3, m.Version)
-	assert.Equal(t, "hi", m.Content)
+	assert.Equal(t, Ptr("hi"), m.Content)
 	assert.Equal(t, map[string]string{"k": "v"}, m.Metadata)
 }
 
@@ -182,7 +184,7 @@ func TestMemoryStoreMemoriesService_List(t *testing.T) {
 			assert.False(t, page.Data[1].IsPrefix())
 			assert.Equal(t, MemoryListItemMemory, page.Data[1].Type)
 			assert.Equal(t, "mem_01a", page.Data[1].ID)
-			assert.Empty(t, page.Data[1].Content, "the basic view has no content")
+			assert.Nil(t, page.Data[1].Content, "the basic view has no content")
 		})
 	}
 }
@@ -257,6 +259,22 @@ func TestMemoryStoreMemoriesService_BadInput(t *testing.T) {
 		{"full view over 20", list(&MemoryListParams{View: MemoryViewFull, Limit: 21}),
 			"qoder: a memory list with the full view takes a limit of at most 20, not 21"},
 		{"negative depth", list(&MemoryListParams{Depth: -1}), "qoder: memory list depth -1 is negative"},
+		{"content not UTF-8", func(ctx context.Context) error {
+			_, err := client.MemoryStores.Memories.Create(ctx, testStoreID, &MemoryCreateParams{Path: "a", Content: "ok\xff\xfe"})
+			return err
+		}, "qoder: a memory's content is not valid UTF-8 (first invalid byte at offset 2)"},
+		{"update content not UTF-8", func(ctx context.Context) error {
+			_, err := client.MemoryStores.Memories.Update(ctx, testStoreID, "mem_1", &MemoryUpdateParams{Content: Ptr("\uFFFD is fine, \xc3 is not")})
+			return err
+		}, "qoder: a memory's content is not valid UTF-8 (first invalid byte at offset 13)"},
+		{"precondition without its hash", func(ctx context.Context) error {
+			_, err := client.MemoryStores.Memories.Update(ctx, testStoreID, "mem_1", &MemoryUpdateParams{Content: Ptr("x"), Precondition: ContentSHA256Precondition("")})
+			return err
+		}, "qoder: a content_sha256 precondition needs the hash the content must have (see MemoryContentSHA256)"},
+		{"precondition without its type", func(ctx context.Context) error {
+			_, err := client.MemoryStores.Memories.Update(ctx, testStoreID, "mem_1", &MemoryUpdateParams{Content: Ptr("x"), Precondition: &MemoryPrecondition{ContentSHA256: "abc"}})
+			return err
+		}, "qoder: a memory precondition needs its type (use ContentSHA256Precondition)"},
 		{"get without memory id", func(ctx context.Context) error {
 			_, err := client.MemoryStores.Memories.Get(ctx, testStoreID, "")
 			return err
@@ -270,7 +288,58 @@ func TestMemoryStoreMemoriesService_BadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.EqualError(t, tt.call(t.Context()), tt.want)
+			err := tt.call(t.Context())
+			assert.EqualError(t, err, tt.want)
+			assert.ErrorIs(t, err, ErrInvalidRequest, "a local rejection matches the server's 400")
+		})
+	}
+}
+
+// TestMemoryContentOmittedOrEmpty checks that a memory's content left out
+// of a response (a basic view) is nil, and an empty memory's content is a
+// pointer to "", in every result that carries memories.
+func TestMemoryContentOmittedOrEmpty(t *testing.T) {
+	t.Parallel()
+	const base = `"id":"mem_1","type":"memory","memory_store_id":"ms","path":"a.md","content_sha256":"e3b0","content_size_bytes":0`
+	tests := []struct {
+		name    string
+		content string // the content member, or "" for none
+		want    *string
+	}{
+		{"omitted", "", nil},
+		{"null", `,"content":null`, nil},
+		{"empty", `,"content":""`, Ptr("")},
+		{"text", `,"content":"hi"`, Ptr("hi")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			item := `{` + base + tt.content + `}`
+			client, mux := newTestClient(t)
+			mux.HandleFunc("GET /api-test/memory_stores/{id}/memories", func(w http.ResponseWriter, r *http.Request) {
+				serveJSON(t, w, http.StatusOK, `{"data":[`+item+`],"next_page":null}`)
+			})
+			mux.HandleFunc("POST /api-test/memory_stores/{id}/memories", func(w http.ResponseWriter, r *http.Request) {
+				serveJSON(t, w, http.StatusOK, item)
+			})
+			mux.HandleFunc("GET /api-test/memory_stores/{id}/memory_versions", func(w http.ResponseWriter, r *http.Request) {
+				serveJSON(t, w, http.StatusOK, `{"data":[{"id":"memver_1","type":"memory_version","operation":"modified"`+tt.content+`}],"next_page":null}`)
+			})
+			page, err := client.MemoryStores.Memories.List(t.Context(), "ms", nil)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, page.Data[0].Content, "list item")
+			m, err := client.MemoryStores.Memories.Create(t.Context(), "ms", &MemoryCreateParams{Path: "a.md"})
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, m.Content, "create")
+			v, err := firstItem(client.MemoryStores.Versions.All(t.Context(), "ms", nil))
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, v.(MemoryVersion).Content, "version")
+
+			again, err := json.Marshal(m)
+			require.NoError(t, err)
+			var back Memory
+			require.NoError(t, json.Unmarshal(again, &back))
+			assert.Equal(t, tt.want, back.Content, "a round trip keeps the difference")
 		})
 	}
 }

@@ -26,7 +26,7 @@ func TestMemoryStoresService_Create(t *testing.T) {
 	assert.Equal(t, MemoryStore{
 		ID: testStoreID, Type: "memory_store", Name: "project-alpha-memory", Description: "Agent knowledge base for project Alpha",
 		Metadata: map[string]string{"team": "backend"}, CreatedAt: time.Date(2026, 5, 20, 9, 0, 0, 0, time.UTC), UpdatedAt: time.Date(2026, 5, 20, 9, 0, 0, 0, time.UTC),
-	}, *store)
+	}, withoutRaw(*store))
 }
 
 func TestMemoryStoresService_GetLegacy(t *testing.T) {
@@ -119,7 +119,7 @@ func TestMemoryStoresService_DeleteArchive(t *testing.T) {
 	})
 	deleted, err := client.MemoryStores.Delete(t.Context(), testStoreID)
 	require.NoError(t, err)
-	assert.Equal(t, DeletedMemoryStore{ID: testStoreID, Type: "memory_store_deleted"}, *deleted)
+	assert.Equal(t, DeletedMemoryStore{ID: testStoreID, Type: "memory_store_deleted"}, withoutRaw(*deleted))
 	store, err := client.MemoryStores.Archive(t.Context(), testStoreID)
 	require.NoError(t, err)
 	assert.Equal(t, time.Date(2026, 5, 21, 0, 0, 0, 0, time.UTC), store.ArchivedAt)
@@ -155,7 +155,9 @@ func TestMemoryStoresService_BadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.EqualError(t, tt.call(t.Context()), tt.want)
+			err := tt.call(t.Context())
+			assert.EqualError(t, err, tt.want)
+			assert.ErrorIs(t, err, ErrInvalidRequest, "a local rejection matches the server's 400")
 		})
 	}
 }

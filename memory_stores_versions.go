@@ -12,7 +12,8 @@ import (
 // versions outlive the memory they belong to.
 type MemoryStoreVersionsService service
 
-// Get retrieves a memory version.
+// Get retrieves a memory version with its content (the full view), unless
+// it was redacted or is a delete.
 //
 // API: GET /memory_stores/{memory_store_id}/memory_versions/{memory_version_id}
 func (s *MemoryStoreVersionsService) Get(ctx context.Context, storeID, versionID string, opts ...RequestOption) (*MemoryVersion, error) {
@@ -20,7 +21,7 @@ func (s *MemoryStoreVersionsService) Get(ctx context.Context, storeID, versionID
 	if err != nil {
 		return nil, err
 	}
-	return invoke[MemoryVersion](ctx, s.client, http.MethodGet, path, nil, nil, opts)
+	return invoke[MemoryVersion](ctx, s.client, http.MethodGet, path, memoryViewQuery{MemoryViewFull}, nil, opts)
 }
 
 // List returns one page of a store's memory versions, newest first. nil
@@ -59,6 +60,8 @@ func (s *MemoryStoreVersionsService) Redact(ctx context.Context, storeID, versio
 
 // MemoryVersion is one write of a memory.
 type MemoryVersion struct {
+	resourceJSON
+
 	// ID is the version's id.
 	ID string `json:"id"`
 	// Type is "memory_version".
@@ -71,9 +74,10 @@ type MemoryVersion struct {
 	Operation MemoryVersionOperation `json:"operation"`
 	// Path is the memory's path after the write.
 	Path string `json:"path"`
-	// Content is the content after the write; empty once redacted, in the
-	// basic view, and for a delete.
-	Content string `json:"content,omitempty"`
+	// Content is the content after the write: nil once redacted, in the
+	// basic view and for a delete, and a pointer to "" for a write that
+	// emptied the memory.
+	Content *string `json:"content,omitempty"`
 	// ContentSHA256 is the hash of that content.
 	ContentSHA256 string `json:"content_sha256,omitempty"`
 	// ContentSizeBytes is the size of that content.

@@ -53,6 +53,7 @@ func TestMemoryStoreVersionsService_GetRedact(t *testing.T) {
 	client, mux := newTestClient(t)
 	mux.HandleFunc("GET /api-test/memory_stores/{id}/memory_versions/{v}", func(w http.ResponseWriter, r *http.Request) {
 		assert.Equal(t, "memver_01b", r.PathValue("v"))
+		assert.Equal(t, "view=full", r.URL.RawQuery, "Get asks for the content")
 		serveFixture(t, w, http.StatusOK, "memory_stores/version.json")
 	})
 	mux.HandleFunc("POST /api-test/memory_stores/{id}/memory_versions/{v}/redact", func(w http.ResponseWriter, r *http.Request) {
@@ -63,13 +64,13 @@ func TestMemoryStoreVersionsService_GetRedact(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, MemoryVersion{
 		ID: "memver_01b", Type: "memory_version", MemoryID: "mem_01arch", MemoryStoreID: testStoreID, Operation: MemoryVersionModified,
-		Path: "decisions/arch-choice.md", Content: "# Updated content", ContentSHA256: "0b3a", ContentSizeBytes: 17,
+		Path: "decisions/arch-choice.md", Content: Ptr("# Updated content"), ContentSHA256: "0b3a", ContentSizeBytes: 17,
 		CreatedBy: Actor{Type: "session", SessionID: "sesn_01"}, CreatedAt: time.Date(2026, 5, 20, 9, 5, 0, 0, time.UTC),
-	}, *v)
+	}, withoutRaw(*v))
 
 	v, err = client.MemoryStores.Versions.Redact(t.Context(), testStoreID, "memver_01b")
 	require.NoError(t, err)
-	assert.Empty(t, v.Content)
+	assert.Nil(t, v.Content, "a redacted version has no content")
 	assert.Equal(t, time.Date(2026, 5, 21, 10, 0, 0, 0, time.UTC), v.RedactedAt)
 	assert.Equal(t, &Actor{Type: "api_key", APIKeyID: "key_01"}, v.RedactedBy)
 

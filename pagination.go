@@ -60,6 +60,14 @@ func (p *Page[T]) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
+// scrubRaw cleans the page's own JSON the way its items clean theirs.
+func (p *Page[T]) scrubRaw(data []byte) []byte {
+	if s, ok := any(new(T)).(rawScrubber); ok {
+		return s.scrubRaw(data)
+	}
+	return data
+}
+
 // pageCursor points at the cursor fields of a list's params; a nil pointer
 // means the list has no such parameter.
 type pageCursor struct{ AfterID, BeforeID, Page *string }

@@ -98,6 +98,8 @@ func (s *SkillsService) Delete(ctx context.Context, skillID string, opts ...Requ
 // the older one (name, description, skill_type, status and an integer
 // version).
 type Skill struct {
+	resourceJSON
+
 	// ID is the skill's id, "skill_…".
 	ID string `json:"id"`
 	// Type is always "skill".
@@ -151,6 +153,8 @@ func (s *Skill) UnmarshalJSON(data []byte) error {
 
 // DeletedSkill is the answer to [SkillsService.Delete].
 type DeletedSkill struct {
+	resourceJSON
+
 	// ID is the deleted skill's id.
 	ID string `json:"id"`
 	// Type is "skill_deleted".

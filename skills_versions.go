@@ -95,6 +95,8 @@ func (s *SkillVersionsService) Download(ctx context.Context, skillID, version st
 
 // SkillVersion is one version of a skill.
 type SkillVersion struct {
+	resourceJSON
+
 	// ID is the version's id, "skillver_…".
 	ID string `json:"id"`
 	// Type is always "skill_version".
@@ -133,6 +135,8 @@ func (v *SkillVersion) UnmarshalJSON(data []byte) error {
 
 // DeletedSkillVersion is the answer to [SkillVersionsService.Delete].
 type DeletedSkillVersion struct {
+	resourceJSON
+
 	// ID is the deleted version (its version string, not its "skillver_"
 	// id).
 	ID string `json:"id"`

@@ -2,7 +2,7 @@ package qoder
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"iter"
 	"net/http"
 	"time"
@@ -27,10 +27,10 @@ type VaultsService struct {
 // API: POST /vaults
 func (s *VaultsService) Create(ctx context.Context, params *VaultCreateParams, opts ...RequestOption) (*Vault, error) {
 	if params == nil {
-		return nil, errors.New("qoder: vault create params are required")
+		return nil, errInvalidParams("vault create params are required")
 	}
 	if params.DisplayName == "" {
-		return nil, errors.New("qoder: a vault's display name is required")
+		return nil, errInvalidParams("a vault's display name is required")
 	}
 	return invoke[Vault](ctx, s.client, http.MethodPost, "vaults", nil, params, opts)
 }
@@ -85,6 +85,8 @@ func (s *VaultsService) Archive(ctx context.Context, vaultID string, opts ...Req
 
 // Vault is a named set of credentials. It never holds a secret.
 type Vault struct {
+	resourceJSON
+
 	// ID is the vault's id, "vault_…".
 	ID string `json:"id"`
 	// Type is always "vault".
@@ -94,8 +96,10 @@ type Vault struct {
 	// Metadata holds string pairs of your own.
 	Metadata map[string]string `json:"metadata"`
 	// Credentials are the vault's credentials, without their secrets, when
-	// the response lists them (an empty list on create); Get and List
-	// leave them out: use [VaultCredentialsService.List].
+	// the response lists them: an empty list on create, and the
+	// credentials given inline (in the flat shape, see [Credential]) in
+	// responses of older API versions, whose vaults were created with
+	// them. Get and List leave them out: use [VaultCredentialsService.List].
 	Credentials []Credential `json:"credentials,omitzero"`
 	// ArchivedAt is when the vault was archived; zero if it is not.
 	ArchivedAt time.Time `json:"archived_at,omitzero"`
@@ -108,8 +112,30 @@ type Vault struct {
 	Status string `json:"status,omitempty"`
 }
 
+// UnmarshalJSON decodes a vault, in the current shape or the legacy one
+// whose credentials are listed inline in the flat shape; an inline
+// credential that does not name its vault gets the vault's id.
+func (v *Vault) UnmarshalJSON(data []byte) error {
+	type plain Vault
+	if err := json.Unmarshal(data, (*plain)(v)); err != nil {
+		return err
+	}
+	for i := range v.Credentials {
+		if v.Credentials[i].VaultID == "" {
+			v.Credentials[i].VaultID = v.ID
+		}
+	}
+	return nil
+}
+
+// scrubRaw replaces any secret a server echoed in the vault's JSON, such
+// as the access_token of a legacy inline credential.
+func (v *Vault) scrubRaw(data []byte) []byte { return redactEchoedSecrets(data) }
+
 // DeletedVault is the answer to [VaultsService.Delete].
 type DeletedVault struct {
+	resourceJSON
+
 	// ID is the deleted vault's id.
 	ID string `json:"id"`
 	// Type is "vault_deleted"; empty when the API answered with no body.

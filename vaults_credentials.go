@@ -3,11 +3,8 @@ package qoder
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"iter"
-	"log/slog"
 	"net/http"
 	"regexp"
 	"slices"
@@ -37,7 +34,7 @@ func (s *VaultCredentialsService) Create(ctx context.Context, vaultID string, pa
 		return nil, err
 	}
 	if params == nil || params.Auth == nil {
-		return nil, errors.New("qoder: a credential's auth is required")
+		return nil, errNilAuth
 	}
 	auth, err := params.Auth.authWire()
 	if err != nil {
@@ -76,7 +73,7 @@ func (s *VaultCredentialsService) Update(ctx context.Context, vaultID, credentia
 		return nil, err
 	}
 	if params == nil {
-		return nil, errors.New("qoder: credential update params are required")
+		return nil, errInvalidParams("credential update params are required")
 	}
 	var auth authWire
 	if params.Auth != nil {
@@ -148,8 +145,13 @@ func (s *VaultCredentialsService) ValidateMCPOAuth(ctx context.Context, vaultID,
 }
 
 // Credential is a credential of a vault as the API shows it: its kind and
-// the non-secret fields of its auth, never a secret.
+// the non-secret fields of its auth, never a secret. Should a server echo
+// a secret (token, secret_value, access_token, refresh_token or
+// client_secret), no field takes it, and [Credential.Raw] and Auth.Raw
+// read "[redacted]" in its place.
 type Credential struct {
+	resourceJSON
+
 	// ID is the credential's id, "vcred_…".
 	ID string `json:"id"`
 	// Type is "vault_credential". The legacy flat shape sent the auth kind
@@ -200,6 +202,9 @@ func (c *Credential) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
+// scrubRaw replaces any secret a server echoed in the credential's JSON.
+func (c *Credential) scrubRaw(data []byte) []byte { return redactEchoedSecrets(data) }
+
 // CredentialAuthType is the kind of a credential.
 type CredentialAuthType string
 
@@ -246,12 +251,13 @@ type CredentialAuthInfo struct {
 	InjectionLocation *InjectionLocation `json:"injection_location,omitempty"`
 	// Networking is where the secret may be sent (environment_variable).
 	Networking CredentialNetworking `json:"networking,omitzero"`
-	// Raw is the auth object as received. Read it when Type is a kind this
-	// SDK does not know.
+	// Raw is the auth object as received (a secret a server echoed reads
+	// "[redacted]"). Read it when Type is a kind this SDK does not know.
 	Raw json.RawMessage `json:"-"`
 }
 
-// UnmarshalJSON decodes any auth object, keeping it whole in Raw.
+// UnmarshalJSON decodes any auth object, keeping it whole in Raw but for
+// an echoed secret.
 func (a *CredentialAuthInfo) UnmarshalJSON(data []byte) error {
 	type plain CredentialAuthInfo
 	var p plain
@@ -269,7 +275,7 @@ func (a *CredentialAuthInfo) UnmarshalJSON(data []byte) error {
 		p = plain{Type: head.Type}
 	}
 	*a = CredentialAuthInfo(p)
-	a.Raw = append(json.RawMessage(nil), data...)
+	a.Raw = append(json.RawMessage(nil), redactEchoedSecrets(data)...)
 	return nil
 }
 
@@ -300,6 +306,8 @@ type MCPOAuthRefreshInfo struct {
 
 // DeletedCredential is the answer to [VaultCredentialsService.Delete].
 type DeletedCredential struct {
+	resourceJSON
+
 	// ID is the deleted credential's id.
 	ID string `json:"id"`
 	// Type is "vault_credential_deleted"; empty when the API answered with
@@ -310,6 +318,8 @@ type DeletedCredential struct {
 // CredentialValidation is the result of
 // [VaultCredentialsService.ValidateMCPOAuth].
 type CredentialValidation struct {
+	resourceJSON
+
 	// Type is "vault_credential_validation".
 	Type string `json:"type"`
 	// VaultID and CredentialID name the credential checked.
@@ -398,51 +408,6 @@ type CredentialListParams struct {
 	Name string `url:"name,omitempty"`
 }
 
-// Secret is a write-only value: a token, an access token, a secret value
-// or a client secret. It prints as "[redacted]" under every fmt verb,
-// logs as "[redacted]" through slog and marshals to JSON as "[redacted]":
-// the SDK alone reads it, to put it in the body of the request that sets
-// it. Make one with [NewSecret]; the zero Secret is empty.
-type Secret struct {
-	// p points at the value, so that printing a struct that holds a Secret
-	// by reflection (where fmt calls no method) shows an address.
-	p *string
-}
-
-// NewSecret returns a Secret holding value.
-func NewSecret(value string) Secret {
-	if value == "" {
-		return Secret{}
-	}
-	return Secret{&value}
-}
-
-// IsZero reports whether the secret is empty.
-func (s Secret) IsZero() bool { return s.p == nil || *s.p == "" }
-
-// reveal returns the value, for the request body alone.
-func (s Secret) reveal() string {
-	if s.p == nil {
-		return ""
-	}
-	return *s.p
-}
-
-// String returns "[redacted]".
-func (Secret) String() string { return redactedText }
-
-// GoString returns "[redacted]".
-func (Secret) GoString() string { return redactedText }
-
-// Format writes "[redacted]" whatever the verb.
-func (Secret) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, redactedText) }
-
-// LogValue logs "[redacted]".
-func (Secret) LogValue() slog.Value { return slog.StringValue(redactedText) }
-
-// MarshalJSON encodes "[redacted]"; the SDK sends the value itself.
-func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + redactedText + `"`), nil }
-
 // CredentialAuth is the auth of a new credential: a *[StaticBearerAuth], an
 // *[EnvironmentVariableAuth] or an *[MCPOAuthAuth].
 type CredentialAuth interface {
@@ -457,6 +422,12 @@ type CredentialAuthUpdate interface {
 	// authUpdateWire returns the auth object to send, after checking it.
 	authUpdateWire() (authWire, error)
 }
+
+// Errors of a credential's auth that is nil, or a nil pointer.
+var (
+	errNilAuth       = errInvalidParams("a credential's auth is required")
+	errNilAuthUpdate = errInvalidParams("a credential update's auth is a nil pointer: leave Auth nil to keep the auth")
+)
 
 // authWire is an auth object ready to send, with the secrets it holds so
 // that an error answered to it can be cleaned of them.
@@ -498,11 +469,14 @@ func NewStaticBearerAuth(mcpServerURL, token string) *StaticBearerAuth {
 
 // authWire checks the required fields.
 func (a *StaticBearerAuth) authWire() (authWire, error) {
+	if a == nil {
+		return authWire{}, errNilAuth
+	}
 	if a.MCPServerURL == "" {
-		return authWire{}, errors.New("qoder: a static_bearer credential needs its MCP server URL")
+		return authWire{}, errInvalidParams("a static_bearer credential needs its MCP server URL")
 	}
 	if a.Token.IsZero() {
-		return authWire{}, errors.New("qoder: a static_bearer credential needs its token")
+		return authWire{}, errInvalidParams("a static_bearer credential needs its token")
 	}
 	return authWire{body: struct {
 		Type         CredentialAuthType `json:"type"`
@@ -538,14 +512,17 @@ var secretNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // authWire checks the required fields and the secret name.
 func (a *EnvironmentVariableAuth) authWire() (authWire, error) {
+	if a == nil {
+		return authWire{}, errNilAuth
+	}
 	if a.SecretName == "" {
-		return authWire{}, errors.New("qoder: an environment_variable credential needs its secret name")
+		return authWire{}, errInvalidParams("an environment_variable credential needs its secret name")
 	}
 	if !secretNamePattern.MatchString(a.SecretName) {
-		return authWire{}, fmt.Errorf("qoder: secret name %q must match [A-Za-z_][A-Za-z0-9_]*", a.SecretName)
+		return authWire{}, errInvalidParams("secret name %q must match [A-Za-z_][A-Za-z0-9_]*", a.SecretName)
 	}
 	if a.SecretValue.IsZero() {
-		return authWire{}, errors.New("qoder: an environment_variable credential needs its secret value")
+		return authWire{}, errInvalidParams("an environment_variable credential needs its secret value")
 	}
 	network, err := a.Networking.wire()
 	if err != nil {
@@ -610,7 +587,7 @@ func (n CredentialNetworking) wire() (any, error) {
 		return nil, nil
 	}
 	if n.typ == NetworkingLimited && len(n.hosts) == 0 {
-		return nil, errors.New("qoder: a limited credential networking policy needs at least one allowed host")
+		return nil, errInvalidParams("a limited credential networking policy needs at least one allowed host")
 	}
 	return credentialNetworkingJSON{n.typ, n.hosts}, nil
 }
@@ -657,11 +634,14 @@ func NewMCPOAuthAuth(mcpServerURL, accessToken string) *MCPOAuthAuth {
 
 // authWire checks the required fields.
 func (a *MCPOAuthAuth) authWire() (authWire, error) {
+	if a == nil {
+		return authWire{}, errNilAuth
+	}
 	if a.MCPServerURL == "" {
-		return authWire{}, errors.New("qoder: an mcp_oauth credential needs its MCP server URL")
+		return authWire{}, errInvalidParams("an mcp_oauth credential needs its MCP server URL")
 	}
 	if a.AccessToken.IsZero() {
-		return authWire{}, errors.New("qoder: an mcp_oauth credential needs its access token")
+		return authWire{}, errInvalidParams("an mcp_oauth credential needs its access token")
 	}
 	w := authWire{secrets: []string{a.AccessToken.reveal()}}
 	var refresh any
@@ -712,15 +692,15 @@ func NewMCPOAuthRefresh(clientID, refreshToken, tokenEndpoint string, auth Token
 func (r *MCPOAuthRefresh) wire() (any, error) {
 	switch {
 	case r.ClientID == "":
-		return nil, errors.New("qoder: an mcp_oauth refresh needs its client id")
+		return nil, errInvalidParams("an mcp_oauth refresh needs its client id")
 	case r.RefreshToken.IsZero():
-		return nil, errors.New("qoder: an mcp_oauth refresh needs its refresh token")
+		return nil, errInvalidParams("an mcp_oauth refresh needs its refresh token")
 	case r.TokenEndpoint == "":
-		return nil, errors.New("qoder: an mcp_oauth refresh needs its token endpoint")
+		return nil, errInvalidParams("an mcp_oauth refresh needs its token endpoint")
 	case r.TokenEndpointAuth.typ == "":
-		return nil, errors.New("qoder: an mcp_oauth refresh needs its token endpoint auth (TokenEndpointAuthNone, ClientSecretBasic or ClientSecretPost)")
+		return nil, errInvalidParams("an mcp_oauth refresh needs its token endpoint auth (TokenEndpointAuthNone, ClientSecretBasic or ClientSecretPost)")
 	case r.TokenEndpointAuth.typ != TokenEndpointAuthTypeNone && r.TokenEndpointAuth.secret.IsZero():
-		return nil, fmt.Errorf("qoder: an mcp_oauth refresh with %s needs the client secret", r.TokenEndpointAuth.typ)
+		return nil, errInvalidParams("an mcp_oauth refresh with %s needs the client secret", r.TokenEndpointAuth.typ)
 	}
 	return struct {
 		ClientID          string `json:"client_id"`
@@ -819,8 +799,11 @@ type StaticBearerAuthUpdate struct {
 
 // authUpdateWire checks the update.
 func (a *StaticBearerAuthUpdate) authUpdateWire() (authWire, error) {
+	if a == nil {
+		return authWire{}, errNilAuthUpdate
+	}
 	if a.Token.IsZero() {
-		return authWire{}, errors.New("qoder: a static_bearer update needs the new token")
+		return authWire{}, errInvalidParams("a static_bearer update needs the new token")
 	}
 	return authWire{body: struct {
 		Type  CredentialAuthType `json:"type"`
@@ -841,6 +824,9 @@ type EnvironmentVariableAuthUpdate struct {
 
 // authUpdateWire checks the update.
 func (a *EnvironmentVariableAuthUpdate) authUpdateWire() (authWire, error) {
+	if a == nil {
+		return authWire{}, errNilAuthUpdate
+	}
 	network, err := a.Networking.wire()
 	if err != nil {
 		return authWire{}, err
@@ -880,6 +866,9 @@ type MCPOAuthRefreshUpdate struct {
 
 // authUpdateWire checks the update.
 func (a *MCPOAuthAuthUpdate) authUpdateWire() (authWire, error) {
+	if a == nil {
+		return authWire{}, errNilAuthUpdate
+	}
 	w := authWire{secrets: []string{a.AccessToken.reveal()}}
 	var refresh any
 	if r := a.Refresh; r != nil {
@@ -888,11 +877,11 @@ func (a *MCPOAuthAuthUpdate) authUpdateWire() (authWire, error) {
 		case "":
 		case TokenEndpointAuthTypeClientSecretBasic, TokenEndpointAuthTypeClientSecretPost:
 			if r.TokenEndpointAuth.secret.IsZero() {
-				return authWire{}, fmt.Errorf("qoder: an mcp_oauth refresh update with %s needs the client secret", r.TokenEndpointAuth.typ)
+				return authWire{}, errInvalidParams("an mcp_oauth refresh update with %s needs the client secret", r.TokenEndpointAuth.typ)
 			}
 			auth = r.TokenEndpointAuth.wire()
 		default:
-			return authWire{}, fmt.Errorf("qoder: an mcp_oauth refresh update cannot set the token endpoint auth to %q: use ClientSecretBasic or ClientSecretPost", r.TokenEndpointAuth.typ)
+			return authWire{}, errInvalidParams("an mcp_oauth refresh update cannot set the token endpoint auth to %q: use ClientSecretBasic or ClientSecretPost", r.TokenEndpointAuth.typ)
 		}
 		refresh = struct {
 			RefreshToken      string `json:"refresh_token,omitempty"`

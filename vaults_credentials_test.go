@@ -161,7 +161,7 @@ func TestVaultCredentialsService_Get(t *testing.T) {
 			c, err := client.Vaults.Credentials.Get(t.Context(), testVaultID, testCredentialID)
 			require.NoError(t, err)
 			c.Auth.Raw = nil
-			assert.Equal(t, tt.want, *c)
+			assert.Equal(t, tt.want, withoutRaw(*c))
 		})
 	}
 }
@@ -323,7 +323,7 @@ func TestVaultCredentialsService_ValidateMCPOAuth(t *testing.T) {
 			})
 			got, err := client.Vaults.Credentials.ValidateMCPOAuth(t.Context(), testVaultID, testCredentialID)
 			require.NoError(t, err)
-			assert.Equal(t, tt.want, *got)
+			assert.Equal(t, tt.want, withoutRaw(*got))
 		})
 	}
 }
@@ -387,6 +387,12 @@ func TestVaultCredentialsService_BadInput(t *testing.T) {
 			Refresh: &MCPOAuthRefreshUpdate{TokenEndpointAuth: TokenEndpointAuthNone()}}), "cannot set the token endpoint auth"},
 		{"oauth update post without secret", update(&MCPOAuthAuthUpdate{Refresh: &MCPOAuthRefreshUpdate{TokenEndpointAuth: ClientSecretPost("")}}),
 			"needs the client secret"},
+		{"a nil static bearer", create((*StaticBearerAuth)(nil)), "auth is required"},
+		{"a nil environment variable", create((*EnvironmentVariableAuth)(nil)), "auth is required"},
+		{"a nil mcp oauth", create((*MCPOAuthAuth)(nil)), "auth is required"},
+		{"a nil static bearer update", update((*StaticBearerAuthUpdate)(nil)), "update's auth is a nil pointer"},
+		{"a nil environment variable update", update((*EnvironmentVariableAuthUpdate)(nil)), "update's auth is a nil pointer"},
+		{"a nil mcp oauth update", update((*MCPOAuthAuthUpdate)(nil)), "update's auth is a nil pointer"},
 		{"get without credential id", func(ctx context.Context) error {
 			_, err := client.Vaults.Credentials.Get(ctx, testVaultID, "")
 			return err
@@ -399,6 +405,9 @@ func TestVaultCredentialsService_BadInput(t *testing.T) {
 			assert.Contains(t, err.Error(), tt.want)
 			assert.True(t, strings.HasPrefix(err.Error(), "qoder: "), err.Error())
 			assert.NotContains(t, err.Error(), secret)
+			assert.ErrorIs(t, err, ErrInvalidRequest, "a local rejection matches the server's 400")
+			var apiErr *APIError
+			assert.False(t, errors.As(err, &apiErr), "nothing was sent")
 		})
 	}
 }
@@ -484,4 +493,104 @@ func TestCredentialSecretsNeverShown(t *testing.T) {
 	}
 	out.Write(logs.Bytes())
 	assert.NotContains(t, out.String(), secret)
+}
+
+// TestCredentialRawRedactsEchoedSecrets has a server echo secrets it
+// should never return, in every place a credential or a vault can carry
+// one: no typed field takes them, Raw and Auth.Raw read "[redacted]" in
+// their place (and keep every other field), and printing or logging the
+// values shows neither the secret nor the raw JSON.
+func TestCredentialRawRedactsEchoedSecrets(t *testing.T) {
+	t.Parallel()
+	const secret = "sk-ECHOED-s3cret-4b1d"
+	oauth := `{"id":"vcred_1","type":"vault_credential","vault_id":"vault_1","x_future_field":1,"auth":{"type":"mcp_oauth",
+		"mcp_server_url":"https://mcp.example.com","access_token":"` + secret + `","refresh":{"client_id":"c","refresh_token":"` + secret + `",
+		"token_endpoint":"https://t","token_endpoint_auth":{"type":"client_secret_post","client_secret":"` + secret + `"}}}}`
+	page := `{"data":[{"id":"vcred_2","type":"vault_credential","vault_id":"vault_1","x_future_field":1,
+		"auth":{"type":"static_bearer","mcp_server_url":"https://mcp.example.com","token":"` + secret + `"}},
+		{"id":"vcred_3","type":"vault_credential","vault_id":"vault_1","x_future_field":1,
+		"auth":{"type":"environment_variable","secret_name":"K","secret_value":"` + secret + `"}}],"has_more":false}`
+	legacyVault := `{"id":"vault_1","type":"vault","display_name":"old","status":"active","x_future_field":1,"credentials":[
+		{"id":"cred_1","mcp_server_url":"https://mcp.example.com","protocol":"sse","type":"static_bearer","access_token":"` + secret + `"}]}`
+	escaped := `{"id":"vcred_4","type":"vault_credential","x_future_field":1,"auth":{"type":"static_bearer","tok\u0065n":"` + secret + `"}}`
+	client, mux := newTestClient(t)
+	mux.HandleFunc("GET /api-test/vaults/vault_1/credentials/vcred_1", func(w http.ResponseWriter, r *http.Request) { serveJSON(t, w, 200, oauth) })
+	mux.HandleFunc("GET /api-test/vaults/vault_1/credentials/vcred_4", func(w http.ResponseWriter, r *http.Request) { serveJSON(t, w, 200, escaped) })
+	mux.HandleFunc("GET /api-test/vaults/vault_1/credentials", func(w http.ResponseWriter, r *http.Request) { serveJSON(t, w, 200, page) })
+	mux.HandleFunc("GET /api-test/vaults/vault_1", func(w http.ResponseWriter, r *http.Request) { serveJSON(t, w, 200, legacyVault) })
+
+	var values []any
+	var raws []json.RawMessage
+	for _, id := range []string{"vcred_1", "vcred_4"} {
+		c, err := client.Vaults.Credentials.Get(t.Context(), "vault_1", id)
+		require.NoError(t, err)
+		values = append(values, c, *c)
+		raws = append(raws, c.Raw(), c.Auth.Raw)
+	}
+	p, err := client.Vaults.Credentials.List(t.Context(), "vault_1", nil)
+	require.NoError(t, err)
+	require.Len(t, p.Data, 2)
+	values = append(values, p, p.Data[0], p.Data[1])
+	raws = append(raws, p.Raw(), p.Data[0].Raw(), p.Data[1].Raw(), p.Data[0].Auth.Raw, p.Data[1].Auth.Raw)
+	for c, err := range client.Vaults.Credentials.All(t.Context(), "vault_1", nil) {
+		require.NoError(t, err)
+		values = append(values, c)
+		raws = append(raws, c.Raw())
+	}
+	v, err := client.Vaults.Get(t.Context(), "vault_1")
+	require.NoError(t, err)
+	require.Len(t, v.Credentials, 1)
+	assert.Equal(t, "vault_1", v.Credentials[0].VaultID, "an inline credential gets its vault's id")
+	values = append(values, v, *v)
+	raws = append(raws, v.Raw())
+
+	for i, raw := range raws {
+		require.NotEmpty(t, raw, "raw %d", i)
+		assert.NotContains(t, string(raw), secret, "raw %d", i)
+		assert.Contains(t, string(raw), redactedText, "raw %d", i)
+	}
+	for _, raw := range []json.RawMessage{values[0].(*Credential).Raw(), p.Raw(), v.Raw()} {
+		assert.Contains(t, string(raw), rawFutureField, "the other fields are kept")
+	}
+	var out bytes.Buffer
+	for _, v := range values {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q"} {
+			fmt.Fprintf(&out, verb+"\n", v)
+		}
+		data, err := json.Marshal(v)
+		require.NoError(t, err)
+		out.Write(data)
+		for _, h := range []slog.Handler{slog.NewTextHandler(&out, nil), slog.NewJSONHandler(&out, nil)} {
+			slog.New(h).Info("credential", "value", v)
+		}
+	}
+	assert.NotContains(t, out.String(), secret)
+	assert.NotContains(t, out.String(), rawFutureField, "printing a resource does not print its raw JSON")
+}
+
+func TestRedactEchoedSecrets(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, in, want string
+		same           bool // in is returned as it is
+	}{
+		{"nothing to redact", `{"id":"a","auth":{"type":"static_bearer"}}`, "", true},
+		{"nested and in lists", `{"a":[{"token":"x"},{"b":{"client_secret":"y","refresh_token":7}}],"secret_value":"z"}`,
+			`{"a":[{"token":"[redacted]"},{"b":{"client_secret":"[redacted]","refresh_token":"[redacted]"}}],"secret_value":"[redacted]"}`, false},
+		{"null stays null", `{"access_token":null,"n":1.50}`, "", true},
+		{"an escaped key, numbers and html kept", `{"tok\u0065n":"x","n":1.50,"html":"<a&b>"}`, `{"html":"<a&b>","n":1.50,"token":"[redacted]"}`, false},
+		{"not JSON", `{"token":`, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := redactEchoedSecrets([]byte(tt.in))
+			if tt.same {
+				assert.Equal(t, tt.in, string(got))
+				return
+			}
+			assert.Equal(t, tt.want, string(got))
+		})
+	}
+	same := []byte(`{"id":"a"}`)
+	assert.Same(t, &same[0], &redactEchoedSecrets(same)[0], "no copy when there is nothing to redact")
 }

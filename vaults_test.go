@@ -128,7 +128,7 @@ func TestVaultsService_DeleteAndArchive(t *testing.T) {
 	})
 	deleted, err := client.Vaults.Delete(t.Context(), testVaultID)
 	require.NoError(t, err)
-	assert.Equal(t, DeletedVault{ID: testVaultID, Type: "vault_deleted"}, *deleted)
+	assert.Equal(t, DeletedVault{ID: testVaultID, Type: "vault_deleted"}, withoutRaw(*deleted))
 
 	v, err := client.Vaults.Archive(t.Context(), testVaultID)
 	require.NoError(t, err)
@@ -157,7 +157,51 @@ func TestVaultsService_BadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.EqualError(t, tt.call(t.Context()), tt.want)
+			err := tt.call(t.Context())
+			assert.EqualError(t, err, tt.want)
+			assert.ErrorIs(t, err, ErrInvalidRequest, "a local rejection matches the server's 400")
 		})
 	}
+}
+
+// TestVaultsService_legacyShape decodes vaults of older API versions, whose
+// credentials are listed inline in the flat shape (mcp_server_url, protocol
+// and type beside the id; some without vault_id or times): a create
+// answered 201 and a list.
+func TestVaultsService_legacyShape(t *testing.T) {
+	t.Parallel()
+	client, mux := newTestClient(t)
+	mux.HandleFunc("POST /api-test/vaults", func(w http.ResponseWriter, r *http.Request) {
+		assertJSONBody(t, r, `{"display_name":"My GitHub credentials"}`)
+		serveFixture(t, w, http.StatusCreated, "vaults/vault_legacy_created.json")
+	})
+	mux.HandleFunc("GET /api-test/vaults", func(w http.ResponseWriter, r *http.Request) {
+		serveJSON(t, w, http.StatusOK, `{"data":[`+string(fixture(t, "vaults/vault_legacy.json"))+`],"has_more":false}`)
+	})
+	v, err := client.Vaults.Create(t.Context(), &VaultCreateParams{DisplayName: "My GitHub credentials"})
+	require.NoError(t, err)
+	assert.Equal(t, "vault_abc123", v.ID)
+	require.Len(t, v.Credentials, 2)
+	first := withoutRaw(v.Credentials[0])
+	first.Auth.Raw = nil
+	assert.Equal(t, Credential{ID: "cred_def456", Type: "static_bearer", VaultID: "vault_abc123", Protocol: "sse",
+		Auth: CredentialAuthInfo{Type: CredentialAuthStaticBearer, MCPServerURL: "https://mcp.github.com/sse"}}, first,
+		"an inline credential without vault_id gets the vault's")
+	assert.Equal(t, "vault_abc123", v.Credentials[1].VaultID)
+	assert.Equal(t, "https://example.com/mcp", v.Credentials[1].Auth.MCPServerURL)
+	assert.Equal(t, "streamable_http", v.Credentials[1].Protocol)
+	assert.Equal(t, "active", v.Credentials[1].Status)
+	assert.Nil(t, v.Credentials[0].Raw(), "a nested credential has no Raw of its own")
+	assert.Contains(t, string(v.Raw()), "cred_def456")
+
+	var got []Vault
+	for v, err := range client.Vaults.All(t.Context(), nil) {
+		require.NoError(t, err)
+		got = append(got, v)
+	}
+	require.Len(t, got, 1)
+	assert.Equal(t, "active", got[0].Status)
+	require.Len(t, got[0].Credentials, 1)
+	assert.Equal(t, CredentialAuthStaticBearer, got[0].Credentials[0].Auth.Type)
+	assert.Equal(t, "vault_01legacy", got[0].Credentials[0].VaultID)
 }

@@ -81,16 +81,26 @@
 // version, newest first in GET /memory_stores/{id}/memory_versions, whose
 // content a redact erases for good. Listings take path_prefix (ending in
 // "/"), depth (memories deeper than it roll up into memory_prefix items)
-// and view (basic leaves out the content; full pages at most 20). An update
-// with a content_sha256 precondition, or a delete with
-// expected_content_sha256, that no longer matches the stored content is
-// 409. A session mounts a store at /mnt/memory/ and a slug of its name.
+// and view (basic leaves out the content; full pages at most 20); a get of
+// a memory or a version is in the full view unless view=basic. Memories
+// keep their metadata (an update replaces it). Versions filter by
+// memory_id, operation, created_at and writer (api_key_id, session_id,
+// service_account_id: every write through the fake is by its API key,
+// key_qodertest). An update with a content_sha256 precondition (the
+// precondition object, or the top-level content_sha256 of the docs'
+// example), or a delete with expected_content_sha256, that no longer
+// matches the stored content is 409. A session mounts a store at
+// /mnt/memory/ and a slug of its name.
 //
 // # Vaults
 //
 // Vaults keep their credentials' secrets (token, secret_value,
 // access_token, refresh_token, client_secret) but never return them; an
-// update takes only the fields of the credential's kind. A session created
+// update takes only the fields of the credential's kind. The legacy flat
+// credential ({mcp_server_url, protocol, type: static_bearer,
+// access_token}), listed inline in a vault's create or added on its own,
+// is kept as a static_bearer credential and shown in the current shape,
+// without its token. A session created
 // with vault_ids runs the MCP discovery the reference describes: every
 // MCP server of its agent needs an active static_bearer or mcp_oauth
 // credential with its url in one of the vaults, or the session fails with

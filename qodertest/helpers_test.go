@@ -344,3 +344,15 @@ func blockingAgent(release <-chan struct{}) func(*Turn) {
 		t.Say("done")
 	}
 }
+
+// withoutRaw returns v as encoding/json decodes it, without the JSON the
+// client kept for its Raw, for comparing a result with a value written by
+// hand.
+func withoutRaw[T any](t *testing.T, v T) T {
+	t.Helper()
+	data, err := json.Marshal(v)
+	require.NoError(t, err)
+	var out T
+	require.NoError(t, json.Unmarshal(data, &out))
+	return out
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,6 +36,7 @@ type memoryStore struct {
 // memoryEntry is a stored memory.
 type memoryEntry struct {
 	id, path, content, versionID string
+	metadata                     map[string]string
 	createdAt, updatedAt         time.Time
 }
 
@@ -63,7 +65,8 @@ func (e *memoryEntry) wire(storeID string, full bool) map[string]any {
 	out := map[string]any{
 		"id": e.id, "type": "memory", "memory_store_id": storeID, "path": e.path,
 		"content_sha256": contentSHA(e.content), "content_size_bytes": len(e.content),
-		"memory_version_id": e.versionID, "created_at": timestamp(e.createdAt), "updated_at": timestamp(e.updatedAt),
+		"memory_version_id": e.versionID, "metadata": e.metadata,
+		"created_at": timestamp(e.createdAt), "updated_at": timestamp(e.updatedAt),
 	}
 	if full {
 		out["content"] = e.content
@@ -71,18 +74,33 @@ func (e *memoryEntry) wire(storeID string, full bool) map[string]any {
 	return out
 }
 
+// fakeActor is who makes every change through the fake's API: its API
+// key.
+var fakeActor = map[string]string{"type": "api_key", "api_key_id": "key_qodertest"}
+
+// writtenBy reports whether actor passes the api_key_id, session_id and
+// service_account_id filters of q.
+func writtenBy(q url.Values, actor map[string]string) bool {
+	for _, k := range []string{"api_key_id", "session_id", "service_account_id"} {
+		if want := q.Get(k); want != "" && actor[k] != want {
+			return false
+		}
+	}
+	return true
+}
+
 func (v *memoryVersion) wire(storeID string, full bool) map[string]any {
 	out := map[string]any{
 		"id": v.id, "type": "memory_version", "memory_id": v.memoryID, "memory_store_id": storeID,
 		"operation": v.op, "path": v.path, "content_sha256": v.sha, "content_size_bytes": v.size,
-		"created_by":  map[string]string{"type": "api_key", "api_key_id": "key_qodertest"},
+		"created_by":  fakeActor,
 		"redacted_at": nullTime(v.redactedAt), "redacted_by": nil, "created_at": timestamp(v.createdAt),
 	}
 	if full && v.redactedAt.IsZero() && v.op != "deleted" {
 		out["content"] = v.content
 	}
 	if !v.redactedAt.IsZero() {
-		out["redacted_by"] = map[string]string{"type": "api_key", "api_key_id": "key_qodertest"}
+		out["redacted_by"] = fakeActor
 	}
 	return out
 }
@@ -272,7 +290,7 @@ func (s *Server) createMemory(c *call) (int, any) {
 	path := f.reqStr("path")
 	f.require("content")
 	content := f.str("content")
-	f.metadata("metadata", false)
+	md := f.metadata("metadata", false)
 	if !f.failed() {
 		checkMemoryPath(f, path)
 		checkMemoryContent(f, content)
@@ -290,7 +308,7 @@ func (s *Server) createMemory(c *call) (int, any) {
 		return 0, conflict("A memory already exists at path '%s'.", path)
 	}
 	now := time.Now()
-	entry := &memoryEntry{id: newID("mem_"), path: path, content: content, createdAt: now, updatedAt: now}
+	entry := &memoryEntry{id: newID("mem_"), path: path, content: content, metadata: plain(md), createdAt: now, updatedAt: now}
 	s.register("memory", entry.id)
 	m.memories[entry.id] = entry
 	s.writeMemory(m, entry, "created", now)
@@ -340,8 +358,10 @@ func preconditionFailed(path string) *apiError {
 	return conflict("memory_precondition_failed: the content of '%s' changed; its content_sha256 no longer matches.", path)
 }
 
-// updateMemory changes content, path or metadata; a precondition
-// {type: content_sha256} must match the stored content.
+// updateMemory changes content, path or metadata (replaced whole); a
+// precondition {type: content_sha256, content_sha256} must match the
+// stored content, and so must a top-level content_sha256, the form the
+// docs' example sends.
 func (s *Server) updateMemory(c *call) (int, any) {
 	obj, e := parseBody(c.body)
 	if e != nil {
@@ -353,8 +373,8 @@ func (s *Server) updateMemory(c *call) (int, any) {
 	}
 	f := newFields(obj, "")
 	content, path := f.str("content"), f.str("path")
-	f.metadata("metadata", false)
-	var want string
+	md := f.metadata("metadata", false)
+	want := f.str("content_sha256")
 	if f.present("precondition") {
 		pf := newFields(f.object("precondition"), "precondition")
 		if pf.strIn("type", "content_sha256") == "" && !pf.failed() {
@@ -391,6 +411,9 @@ func (s *Server) updateMemory(c *call) (int, any) {
 	}
 	if f.has("content") {
 		entry.content = content
+	}
+	if f.has("metadata") {
+		entry.metadata = plain(md)
 	}
 	entry.updatedAt = time.Now()
 	s.writeMemory(m, entry, "modified", entry.updatedAt)
@@ -486,7 +509,8 @@ func (s *Server) listMemories(c *call) (int, any) {
 }
 
 // listMemoryVersions lists versions newest first, filtered by memory_id,
-// operation and created_at.
+// operation, created_at and who wrote them (every write through the fake's
+// API is made by its API key).
 func (s *Server) listMemoryVersions(c *call) (int, any) {
 	q := c.r.URL.Query()
 	full, e := viewParam(c, "basic")
@@ -513,7 +537,8 @@ func (s *Server) listMemoryVersions(c *call) (int, any) {
 	}
 	var entries []entry
 	for _, v := range slices.Backward(m.versions) {
-		if (q.Get("memory_id") == "" || v.memoryID == q.Get("memory_id")) && (op == "" || v.op == op) && created.match(v.createdAt) {
+		if (q.Get("memory_id") == "" || v.memoryID == q.Get("memory_id")) && (op == "" || v.op == op) && created.match(v.createdAt) &&
+			writtenBy(q, fakeActor) {
 			entries = append(entries, entry{seq: v.seq, id: v.id, value: v.wire(m.id, full)})
 		}
 	}
@@ -535,13 +560,17 @@ func (s *Server) memoryVersionByID(c *call) (*memoryStore, *memoryVersion, *apiE
 }
 
 func (s *Server) getMemoryVersion(c *call) (int, any) {
+	full, e := viewParam(c, "full")
+	if e != nil {
+		return 0, e
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m, v, e := s.memoryVersionByID(c)
 	if e != nil {
 		return 0, e
 	}
-	return http.StatusOK, v.wire(m.id, true)
+	return http.StatusOK, v.wire(m.id, full)
 }
 
 // redactMemoryVersion drops a version's content for good.

@@ -2,6 +2,7 @@ package qodertest
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
@@ -73,6 +74,9 @@ func (s *Server) vaultByID(id string) (*vault, *apiError) {
 	return v, nil
 }
 
+// createVault creates a vault, with the credentials a request of the
+// legacy shape lists inline (flat static_bearer credentials whose token is
+// access_token); the answer lists them, without their secrets.
 func (s *Server) createVault(c *call) (int, any) {
 	obj, e := parseBody(c.body)
 	if e != nil {
@@ -82,7 +86,8 @@ func (s *Server) createVault(c *call) (int, any) {
 	name := f.reqStr("display_name")
 	f.maxLen("display_name", name, 1, 255)
 	md := f.metadata("metadata", false)
-	f.only("display_name", "metadata")
+	inline := readInlineCredentials(f)
+	f.only("display_name", "metadata", "credentials")
 	if f.failed() {
 		return 0, f.err
 	}
@@ -92,9 +97,55 @@ func (s *Server) createVault(c *call) (int, any) {
 	defer s.mu.Unlock()
 	v.seq = s.register("vault", v.id)
 	s.vaultsMap()[v.id] = v
+	creds := []any{}
+	for _, cr := range inline {
+		cr.id, cr.vaultID, cr.createdAt, cr.updatedAt = newID("vcred_"), v.id, now, now
+		cr.seq = s.register("vault_credential", cr.id)
+		v.creds[cr.id] = cr
+		creds = append(creds, cr.wire())
+	}
 	out := v.wire()
-	out["credentials"] = []any{}
+	out["credentials"] = creds
 	return http.StatusOK, out
+}
+
+// readInlineCredentials reads the credentials of a legacy vault create:
+// each {mcp_server_url, protocol: sse|streamable_http, type:
+// static_bearer, access_token}, all required.
+func readInlineCredentials(f *fields) []*credential {
+	var out []*credential
+	for i, raw := range f.array("credentials") {
+		param := fmt.Sprintf("credentials[%d]", i)
+		o, e := asObject(raw, f.param(param), "each credential must be an object.")
+		if e != nil {
+			f.err = e
+			return nil
+		}
+		cf := newFields(o, param)
+		cr := readFlatCredential(cf)
+		if cf.failed() {
+			f.err = cf.err
+			return nil
+		}
+		out = append(out, cr)
+	}
+	return out
+}
+
+// readFlatCredential reads a credential of the legacy flat shape, all
+// fields required: {mcp_server_url, protocol: sse|streamable_http, type:
+// static_bearer, access_token}. It becomes a static_bearer credential
+// whose token is the access token.
+func readFlatCredential(f *fields) *credential {
+	url := f.reqStr("mcp_server_url")
+	f.require("protocol")
+	f.strIn("protocol", "sse", "streamable_http")
+	f.require("type")
+	f.strIn("type", "static_bearer")
+	token := f.reqStr("access_token")
+	f.only("mcp_server_url", "protocol", "type", "access_token")
+	return &credential{auth: map[string]any{"type": "static_bearer", "mcp_server_url": url},
+		secrets: map[string]string{"token": token}, metadata: map[string]string{}}
 }
 
 func (s *Server) getVault(c *call) (int, any) {
@@ -248,12 +299,18 @@ func (s *Server) createCredential(c *call) (int, any) {
 		return 0, e
 	}
 	f := newFields(obj, "")
-	f.require("auth")
-	shown, secrets := readAuth(f, false, "")
-	name := f.str("display_name")
-	f.maxLen("display_name", name, 0, 255)
-	md := f.metadata("metadata", false)
-	f.only("auth", "display_name", "metadata")
+	var cr *credential
+	if !f.present("auth") && f.present("access_token") {
+		cr = readFlatCredential(f) // the legacy shape
+	} else {
+		f.require("auth")
+		shown, secrets := readAuth(f, false, "")
+		name := f.str("display_name")
+		f.maxLen("display_name", name, 0, 255)
+		md := f.metadata("metadata", false)
+		f.only("auth", "display_name", "metadata")
+		cr = &credential{name: name, auth: shown, secrets: secrets, metadata: plain(md)}
+	}
 	if f.failed() {
 		return 0, f.err
 	}
@@ -264,8 +321,7 @@ func (s *Server) createCredential(c *call) (int, any) {
 		return 0, e
 	}
 	now := time.Now()
-	cr := &credential{id: newID("vcred_"), vaultID: v.id, name: name, auth: shown, secrets: secrets,
-		metadata: plain(md), createdAt: now, updatedAt: now}
+	cr.id, cr.vaultID, cr.createdAt, cr.updatedAt = newID("vcred_"), v.id, now, now
 	cr.seq = s.register("vault_credential", cr.id)
 	v.creds[cr.id] = cr
 	return http.StatusOK, cr.wire()

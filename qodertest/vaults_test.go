@@ -88,3 +88,60 @@ func TestSessionVaultsMustCoverTheAgentsMCPServers(t *testing.T) {
 		})
 	}
 }
+
+// TestVaultLegacyInlineCredentials creates a vault the legacy way, with its
+// credentials inline, and adds one in the legacy flat shape: the fake
+// keeps their tokens, lists them without, and a session whose agent's MCP
+// server one of them covers is created.
+func TestVaultLegacyInlineCredentials(t *testing.T) {
+	t.Parallel()
+	const secret = "ghp_LEGACY-inline-token"
+	a := newAPI(t)
+	client := a.srv.Client()
+	r := a.req("POST", "vaults", map[string]any{"display_name": "My GitHub credentials", "credentials": []any{map[string]any{
+		"mcp_server_url": "https://mcp.example.com/mcp", "protocol": "sse", "type": "static_bearer", "access_token": secret}}})
+	require.Equal(t, 200, r.status, "body: %s", r.body)
+	assert.NotContains(t, string(r.body), secret)
+	id := r.obj(t)["id"].(string)
+
+	v, err := client.Vaults.Get(t.Context(), id)
+	require.NoError(t, err)
+	assert.Equal(t, "My GitHub credentials", v.DisplayName)
+	page, err := client.Vaults.Credentials.List(t.Context(), id, nil)
+	require.NoError(t, err)
+	require.Len(t, page.Data, 1)
+	assert.Equal(t, qoder.CredentialAuthStaticBearer, page.Data[0].Auth.Type)
+	assert.Equal(t, "https://mcp.example.com/mcp", page.Data[0].Auth.MCPServerURL)
+	assert.NotContains(t, string(page.Raw()), secret)
+
+	flat := a.req("POST", "vaults/"+id+"/credentials", map[string]any{
+		"mcp_server_url": "https://mcp.example.com/other", "protocol": "streamable_http", "type": "static_bearer", "access_token": secret})
+	require.Equal(t, 200, flat.status, "a credential added in the legacy flat shape: %s", flat.body)
+	assert.NotContains(t, string(flat.body), secret)
+	assert.Equal(t, "https://mcp.example.com/other", flat.obj(t)["auth"].(map[string]any)["mcp_server_url"])
+
+	env := a.createEnv("e")
+	agent := a.createAgent("a", map[string]any{
+		"mcp_servers": []any{map[string]any{"type": "url", "name": "docs", "url": "https://mcp.example.com/mcp"}},
+		"tools":       []any{map[string]any{"type": "mcp_toolset", "mcp_server_name": "docs"}},
+	})
+	a.ok(201, "POST", "sessions", map[string]any{"agent": agent, "environment_id": env, "vault_ids": []any{id}})
+
+	bad := []struct {
+		name  string
+		cred  any
+		param string
+	}{
+		{"no token", map[string]any{"mcp_server_url": "u", "protocol": "sse", "type": "static_bearer"}, "credentials[0].access_token"},
+		{"a wrong protocol", map[string]any{"mcp_server_url": "u", "protocol": "ws", "type": "static_bearer", "access_token": secret}, "credentials[0].protocol"},
+		{"another type", map[string]any{"mcp_server_url": "u", "protocol": "sse", "type": "mcp_oauth", "access_token": secret}, "credentials[0].type"},
+		{"not an object", "u", "credentials[0]"},
+	}
+	for _, tt := range bad {
+		r := a.req("POST", "vaults", map[string]any{"display_name": "v", "credentials": []any{tt.cred}})
+		require.Equal(t, 400, r.status, tt.name)
+		_, msg, param := r.errorOf(t)
+		assert.Equal(t, tt.param, param, tt.name)
+		assert.NotContains(t, msg, secret, tt.name)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/qoder-go/qoder"
 	"github.com/qoder-go/qoder/examples/internal/setup"
@@ -87,7 +88,7 @@ func run(ctx context.Context) error {
 	}
 	for attempt := 1; ; attempt++ {
 		_, err := client.MemoryStores.Memories.Update(ctx, store.ID, dbID, &qoder.MemoryUpdateParams{
-			Content:      qoder.Ptr(mine.Content + " Migrations run with goose."),
+			Content:      qoder.Ptr(*mine.Content + " Migrations run with goose."), // Get has the content
 			Precondition: qoder.ContentSHA256Precondition(mine.ContentSHA256),
 		})
 		if err == nil {
@@ -106,14 +107,18 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("%s: %q\n", final.Path, final.Content)
+	fmt.Printf("%s: %q\n", final.Path, *final.Content)
 
 	// 5. The history of that memory, newest first.
 	for v, err := range client.MemoryStores.Versions.All(ctx, store.ID, &qoder.MemoryVersionListParams{MemoryID: dbID, View: qoder.MemoryViewFull}) {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("  %-8s %q\n", v.Operation, v.Content)
+		content := "(no content)" // a delete, or a redacted version
+		if v.Content != nil {
+			content = strconv.Quote(*v.Content)
+		}
+		fmt.Printf("  %-8s %s\n", v.Operation, content)
 	}
 	return nil
 }

@@ -1,0 +1,125 @@
+package qoder
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+)
+
+// Secret is a write-only value: a token, an access token, a secret value
+// or a client secret. It prints as "[redacted]" under every fmt verb,
+// logs as "[redacted]" through slog and marshals to JSON as "[redacted]":
+// the SDK alone reads it, to put it in the body of the request that sets
+// it. Make one with [NewSecret]; the zero Secret is empty.
+type Secret struct {
+	// p points at the value, so that printing a struct that holds a Secret
+	// by reflection (where fmt calls no method) shows an address.
+	p *string
+}
+
+// NewSecret returns a Secret holding value.
+func NewSecret(value string) Secret {
+	if value == "" {
+		return Secret{}
+	}
+	return Secret{&value}
+}
+
+// IsZero reports whether the secret is empty.
+func (s Secret) IsZero() bool { return s.p == nil || *s.p == "" }
+
+// reveal returns the value, for the request body alone.
+func (s Secret) reveal() string {
+	if s.p == nil {
+		return ""
+	}
+	return *s.p
+}
+
+// String returns "[redacted]".
+func (Secret) String() string { return redactedText }
+
+// GoString returns "[redacted]".
+func (Secret) GoString() string { return redactedText }
+
+// Format writes "[redacted]" whatever the verb.
+func (Secret) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, redactedText) }
+
+// LogValue logs "[redacted]".
+func (Secret) LogValue() slog.Value { return slog.StringValue(redactedText) }
+
+// MarshalJSON encodes "[redacted]"; the SDK sends the value itself.
+func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + redactedText + `"`), nil }
+
+// echoedSecretKeys are the JSON members that hold a credential's secret in
+// a request: the token of static_bearer, the secret_value of
+// environment_variable, the access_token, refresh_token and client_secret
+// of mcp_oauth (and the access_token of the legacy flat shape).
+var echoedSecretKeys = []string{"token", "secret_value", "access_token", "refresh_token", "client_secret"}
+
+// redactEchoedSecrets returns data with the value of every member named in
+// echoedSecretKeys, at any depth, replaced by "[redacted]". The API never
+// returns a secret; this keeps a server that echoes one from putting it in
+// a resource's Raw. data is returned as it is when it holds no such member
+// (the usual case) and when it is not valid JSON; otherwise it is written
+// again, with each object's members in sorted order.
+func redactEchoedSecrets(data []byte) []byte {
+	if !mayHoldSecretKey(data) {
+		return data
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return data
+	}
+	if !redactSecretMembers(v) {
+		return data
+	}
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false)
+	if enc.Encode(v) != nil {
+		return data
+	}
+	return bytes.TrimSuffix(out.Bytes(), []byte("\n"))
+}
+
+// mayHoldSecretKey reports whether data may have a member named in
+// echoedSecretKeys: it names one, or it has an escape that could spell one.
+func mayHoldSecretKey(data []byte) bool {
+	if bytes.Contains(data, []byte(`\u`)) {
+		return true
+	}
+	for _, k := range echoedSecretKeys {
+		if bytes.Contains(data, []byte(`"`+k+`"`)) {
+			return true
+		}
+	}
+	return false
+}
+
+// redactSecretMembers replaces, in place, the non-null values of the
+// members named in echoedSecretKeys, and reports whether it replaced any.
+func redactSecretMembers(v any) bool {
+	changed := false
+	switch v := v.(type) {
+	case map[string]any:
+		for k, member := range v {
+			if member != nil && slices.Contains(echoedSecretKeys, k) {
+				v[k] = redactedText
+				changed = true
+				continue
+			}
+			changed = redactSecretMembers(member) || changed
+		}
+	case []any:
+		for _, item := range v {
+			changed = redactSecretMembers(item) || changed
+		}
+	}
+	return changed
+}
