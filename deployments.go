@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"iter"
 	"net/http"
@@ -35,7 +34,7 @@ type DeploymentsService struct {
 // API: POST /deployments
 func (s *DeploymentsService) Create(ctx context.Context, params *DeploymentCreateParams, opts ...RequestOption) (*Deployment, error) {
 	if params == nil {
-		return nil, errors.New("qoder: deployment create params are required")
+		return nil, errInvalidParams("deployment create params are required")
 	}
 	if err := validateDeploymentEvents(params.InitialEvents); err != nil {
 		return nil, err
@@ -67,7 +66,7 @@ func (s *DeploymentsService) Update(ctx context.Context, deploymentID string, pa
 		return nil, err
 	}
 	if params == nil {
-		return nil, errors.New("qoder: deployment update params are required")
+		return nil, errInvalidParams("deployment update params are required")
 	}
 	if params.InitialEvents != nil {
 		if err := validateDeploymentEvents(params.InitialEvents); err != nil {
@@ -89,7 +88,7 @@ func (s *DeploymentsService) Update(ctx context.Context, deploymentID string, pa
 // API: GET /deployments
 func (s *DeploymentsService) List(ctx context.Context, params *DeploymentListParams, opts ...RequestOption) (*Page[Deployment], error) {
 	if params != nil && params.Status != "" && params.IncludeArchived {
-		return nil, errors.New("qoder: deployment list: Status cannot be combined with IncludeArchived")
+		return nil, errInvalidParams("deployment list: Status cannot be combined with IncludeArchived")
 	}
 	return invoke[Page[Deployment]](ctx, s.client, http.MethodGet, "deployments", params, nil, opts)
 }
@@ -505,7 +504,7 @@ func (p *DeploymentScheduleParams) validate() error {
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("qoder: a deployment schedule needs type, expression and timezone; missing %v (use qoder.CronSchedule)", missing)
+		return errInvalidParams("a deployment schedule needs type, expression and timezone; missing %v (use qoder.CronSchedule)", missing)
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package qoder
 
 import (
 	"context"
-	"fmt"
 	"iter"
 	"net/http"
 )
@@ -33,7 +32,7 @@ func (s *DeploymentsRunsService) List(ctx context.Context, deploymentID string, 
 		return nil, err
 	}
 	if params != nil && params.DeploymentID != "" && params.DeploymentID != deploymentID {
-		return nil, fmt.Errorf("qoder: runs of deployment %q: params.DeploymentID is %q", deploymentID, params.DeploymentID)
+		return nil, errInvalidParams("runs of deployment %q: params.DeploymentID is %q", deploymentID, params.DeploymentID)
 	}
 	return invoke[Page[DeploymentRun]](ctx, s.client, http.MethodGet, path, params, nil, opts)
 }

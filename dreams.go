@@ -3,7 +3,6 @@ package qoder
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"iter"
 	"net/http"
 	"time"
@@ -21,7 +20,7 @@ type DreamsService service
 // API: POST /dreams
 func (s *DreamsService) Create(ctx context.Context, params *DreamCreateParams, opts ...RequestOption) (*Dream, error) {
 	if params == nil {
-		return nil, errors.New("qoder: dream create params are required")
+		return nil, errInvalidParams("dream create params are required")
 	}
 	return invoke[Dream](ctx, s.client, http.MethodPost, "dreams", nil, params, opts)
 }

@@ -42,7 +42,7 @@ func (s *EnvironmentWorkService) Get(ctx context.Context, environmentID, workID 
 // API: POST /environments/{environment_id}/work/{work_id}
 func (s *EnvironmentWorkService) Update(ctx context.Context, environmentID, workID string, params *WorkUpdateParams, opts ...RequestOption) (*Work, error) {
 	if params == nil {
-		return nil, errors.New("qoder: work update params are required")
+		return nil, errInvalidParams("work update params are required")
 	}
 	return s.call(ctx, http.MethodPost, "environments/{environment_id}/work/{work_id}", environmentID, workID, params, opts)
 }

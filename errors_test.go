@@ -271,6 +271,22 @@ func TestLocalRejectionsMatchErrInvalidRequest(t *testing.T) {
 			return err
 		}, "", true},
 		{"empty message", func() error { _, err := c.Events.SendMessage(ctx, "sess_1", ""); return err }, "", true},
+		{"nil deployment create params", func() error { _, err := c.Deployments.Create(ctx, nil); return err }, "qoder: deployment create params are required", false},
+		{"nil deployment update params", func() error { _, err := c.Deployments.Update(ctx, "dep_1", nil); return err }, "qoder: deployment update params are required", false},
+		{"incomplete deployment schedule", func() error {
+			_, err := c.Deployments.Update(ctx, "dep_1", &DeploymentUpdateParams{Schedule: &DeploymentScheduleParams{Type: "cron"}})
+			return err
+		}, "qoder: a deployment schedule needs type, expression and timezone; missing [expression timezone] (use qoder.CronSchedule)", false},
+		{"deployment status with archived", func() error {
+			_, err := c.Deployments.List(ctx, &DeploymentListParams{Status: DeploymentStatusActive, IncludeArchived: true})
+			return err
+		}, "qoder: deployment list: Status cannot be combined with IncludeArchived", false},
+		{"runs of another deployment", func() error {
+			_, err := c.Deployments.Runs.List(ctx, "dep_1", &DeploymentRunListParams{DeploymentID: "dep_2"})
+			return err
+		}, `qoder: runs of deployment "dep_1": params.DeploymentID is "dep_2"`, false},
+		{"nil dream create params", func() error { _, err := c.Dreams.Create(ctx, nil); return err }, "qoder: dream create params are required", false},
+		{"nil work update params", func() error { _, err := c.Environments.Work.Update(ctx, "env_1", "work_1", nil); return err }, "qoder: work update params are required", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
