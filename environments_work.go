@@ -191,8 +191,9 @@ type Work struct {
 	// State is where the item is.
 	State WorkState `json:"state"`
 	// Secret is a credential for the work, when the server sends one
-	// (named by the official SDK, never recorded). Do not log it.
-	Secret string `json:"secret,omitempty"`
+	// (named by the official SDK, never recorded). It prints as
+	// "[redacted]"; Secret.Reveal gives the value.
+	Secret Secret `json:"secret,omitzero"`
 	// Metadata holds string pairs.
 	Metadata map[string]string `json:"metadata"`
 	// CreatedAt is when the item was queued.

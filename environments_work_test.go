@@ -3,6 +3,7 @@ package qoder
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"testing"
@@ -73,7 +74,10 @@ func TestEnvironmentWorkService_Get_decodesEveryField(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, WorkData{Type: "session", ID: "sess_1"}, work.Data)
 	assert.Equal(t, WorkActive, work.State)
-	assert.Equal(t, "s3cret", work.Secret)
+	assert.Equal(t, "s3cret", work.Secret.Reveal())
+	for _, printed := range []string{fmt.Sprint(work), fmt.Sprintf("%+v", work), fmt.Sprintf("%#v", *work), fmt.Sprint(work.Secret)} {
+		assert.NotContains(t, printed, "s3cret", "a printed work item hides its secret")
+	}
 	assert.Equal(t, map[string]string{"job": "daily-report"}, work.Metadata)
 	assert.Equal(t, time.Date(2026, 7, 1, 8, 16, 6, 120394000, time.UTC), work.LatestHeartbeatAt)
 	assert.True(t, work.StopRequestedAt.IsZero())

@@ -3,17 +3,21 @@ package qoder
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"slices"
 )
 
-// Secret is a write-only value: a token, an access token, a secret value
-// or a client secret. It prints as "[redacted]" under every fmt verb,
+// Secret is a value that must not leak: a credential's token, access
+// token, secret value or client secret on the way out, a work item's
+// secret on the way in. It prints as "[redacted]" under every fmt verb,
 // logs as "[redacted]" through slog and marshals to JSON as "[redacted]":
-// the SDK alone reads it, to put it in the body of the request that sets
-// it. Make one with [NewSecret]; the zero Secret is empty.
+// the SDK reads it to put it in the body of the request that sets it, and
+// [Secret.Reveal] gives it to code that must hand it on. Make one with
+// [NewSecret]; the zero Secret is empty. A Secret decoded from JSON holds
+// the string it was given.
 type Secret struct {
 	// p points at the value, so that printing a struct that holds a Secret
 	// by reflection (where fmt calls no method) shows an address.
@@ -31,12 +35,32 @@ func NewSecret(value string) Secret {
 // IsZero reports whether the secret is empty.
 func (s Secret) IsZero() bool { return s.p == nil || *s.p == "" }
 
-// reveal returns the value, for the request body alone.
+// Reveal returns the value. Call it only where the value must go (a
+// header of the request that uses it, an environment variable of the
+// process that needs it), never to print or log it.
+func (s Secret) Reveal() string { return s.reveal() }
+
+// reveal returns the value, for the request body.
 func (s Secret) reveal() string {
 	if s.p == nil {
 		return ""
 	}
 	return *s.p
+}
+
+// UnmarshalJSON takes a JSON string (or null, which leaves s empty) as the
+// secret's value.
+func (s *Secret) UnmarshalJSON(data []byte) error {
+	var v *string
+	if err := json.Unmarshal(data, &v); err != nil {
+		return errors.New("qoder: a secret must be a JSON string") // json's error could quote the value
+	}
+	if v == nil || *v == "" {
+		*s = Secret{}
+		return nil
+	}
+	*s = Secret{v}
+	return nil
 }
 
 // String returns "[redacted]".
