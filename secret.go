@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 )
 
 // Secret is a value that must not leak: a credential's token, access
@@ -114,12 +115,14 @@ func redactEchoedSecrets(data []byte) []byte {
 
 // mayHoldSecretKey reports whether data may have a member named in
 // echoedSecretKeys: it names one, or it has an escape that could spell one.
+// The bare name is looked for, so that a name inside a string member (the
+// body of a token endpoint's answer in a validation) is found too.
 func mayHoldSecretKey(data []byte) bool {
 	if bytes.Contains(data, []byte(`\u`)) {
 		return true
 	}
 	for _, k := range echoedSecretKeys {
-		if bytes.Contains(data, []byte(`"`+k+`"`)) {
+		if bytes.Contains(data, []byte(k)) {
 			return true
 		}
 	}
@@ -138,6 +141,13 @@ func redactSecretMembers(v any) bool {
 				changed = true
 				continue
 			}
+			if text, ok := member.(string); ok {
+				if clean := redactSecretText(text); clean != text {
+					v[k] = clean
+					changed = true
+				}
+				continue
+			}
 			changed = redactSecretMembers(member) || changed
 		}
 	case []any:
@@ -146,4 +156,76 @@ func redactSecretMembers(v any) bool {
 		}
 	}
 	return changed
+}
+
+// redactSecretText returns text with the value of every secret named in
+// echoedSecretKeys replaced by "[redacted]", where text is an HTTP body
+// quoted as a string, perhaps cut short: a JSON member (`"access_token":
+// "…"`, up to its closing quote or the end of text) or a form field
+// (`access_token=…`, up to the next & or the end). It returns text itself
+// when there is nothing to replace.
+func redactSecretText(text string) string {
+	if !mayHoldSecretKey([]byte(text)) {
+		return text
+	}
+	var b strings.Builder
+	i, done := 0, 0
+	for i < len(text) {
+		start, end := secretValueAt(text, i)
+		if start < 0 {
+			i++
+			continue
+		}
+		b.WriteString(text[done:start])
+		b.WriteString(redactedText)
+		done, i = end, end
+	}
+	if done == 0 {
+		return text
+	}
+	b.WriteString(text[done:])
+	return b.String()
+}
+
+// secretValueAt reports where the value of a secret named at text[i:]
+// starts and ends, or -1 when no secret's name starts at i.
+func secretValueAt(text string, i int) (start, end int) {
+	for _, k := range echoedSecretKeys {
+		switch {
+		case strings.HasPrefix(text[i:], `"`+k+`"`):
+			j := skipSpace(text, i+len(k)+2)
+			if j >= len(text) || text[j] != ':' {
+				continue
+			}
+			j = skipSpace(text, j+1)
+			if j >= len(text) || text[j] != '"' {
+				continue
+			}
+			end := j + 1
+			for end < len(text) && text[end] != '"' {
+				if text[end] == '\\' {
+					end++
+				}
+				end++
+			}
+			return j + 1, min(end, len(text))
+		case strings.HasPrefix(text[i:], k+"=") && (i == 0 || text[i-1] == '&' || text[i-1] == '?'):
+			start := i + len(k) + 1
+			end := strings.IndexByte(text[start:], '&')
+			if end < 0 {
+				return start, len(text)
+			}
+			return start, start + end
+		}
+	}
+	return -1, -1
+}
+
+// skipSpace returns the index of the first byte at or after i in text that
+// is not JSON white space.
+func skipSpace(text string, i int) int {
+	for i < len(text) && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r') {
+		i++
+	}
+	return i
 }

@@ -57,3 +57,24 @@ func TestSecret_printsRedacted(t *testing.T) {
 	assert.JSONEq(t, `{"S":"[redacted]"}`, string(data))
 	assert.Equal(t, "tok-123", s.Reveal())
 }
+
+func TestRedactSecretText(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, in, want string }{
+		{"nothing secret", `{"token_type":"Bearer","expires_in":3600}`, `{"token_type":"Bearer","expires_in":3600}`},
+		{"json member", `{"access_token":"abc","x":1}`, `{"access_token":"[redacted]","x":1}`},
+		{"json member with spaces and escapes", `{"refresh_token" :  "a\"b","token":"c"}`, `{"refresh_token" :  "[redacted]","token":"[redacted]"}`},
+		{"cut inside the value", `{"access_token":"abc`, `{"access_token":"[redacted]`},
+		{"cut after the name", `{"access_token":`, `{"access_token":`},
+		{"not a string value", `{"token":null,"client_secret":42}`, `{"token":null,"client_secret":42}`},
+		{"form body", `access_token=abc&token_type=bearer&refresh_token=def`, `access_token=[redacted]&token_type=bearer&refresh_token=[redacted]`},
+		{"form field inside another name", `my_token=abc&xtoken=1`, `my_token=abc&xtoken=1`},
+		{"empty", ``, ``},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			assert.Equal(t, tt.want, redactSecretText(tt.in))
+		})
+	}
+}

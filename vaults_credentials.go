@@ -356,8 +356,15 @@ type CredentialRefreshResult struct {
 	HTTPResponse *ValidationHTTPResponse `json:"http_response"`
 }
 
+// scrubRaw replaces any secret in the validation's JSON, such as the new
+// access token in the body of the token endpoint's answer.
+func (v *CredentialValidation) scrubRaw(data []byte) []byte { return redactEchoedSecrets(data) }
+
 // ValidationHTTPResponse is an HTTP answer seen during a validation, its
-// body truncated by the API.
+// body truncated by the API. A secret in the body (the access_token,
+// refresh_token, token, secret_value or client_secret of a JSON or form
+// body) reads "[redacted]": a token endpoint that refreshed the
+// credential answers with a new token.
 type ValidationHTTPResponse struct {
 	// StatusCode is the HTTP status.
 	StatusCode int `json:"status_code"`
@@ -367,6 +374,16 @@ type ValidationHTTPResponse struct {
 	Body string `json:"body"`
 	// BodyTruncated reports whether Body was cut short.
 	BodyTruncated bool `json:"body_truncated"`
+}
+
+// UnmarshalJSON decodes the response and redacts any secret in its body.
+func (r *ValidationHTTPResponse) UnmarshalJSON(data []byte) error {
+	type plain ValidationHTTPResponse
+	if err := json.Unmarshal(data, (*plain)(r)); err != nil {
+		return err
+	}
+	r.Body = redactSecretText(r.Body)
+	return nil
 }
 
 // CredentialCreateParams are the fields of a new credential.

@@ -311,6 +311,15 @@ func TestVaultCredentialsService_ValidateMCPOAuth(t *testing.T) {
 			Refresh: CredentialRefreshResult{Status: "refreshed", HTTPResponse: &ValidationHTTPResponse{
 				StatusCode: 200, ContentType: "application/json", Body: `{"token_type":"Bearer","expires_in":3600,`, BodyTruncated: true}},
 		}},
+		{"vaults/validation_token_echoed.json", CredentialValidation{
+			Type: "vault_credential_validation", VaultID: "vault_x", CredentialID: "vcred_01oauth", Status: "valid",
+			ValidatedAt: time.Date(2026, 8, 19, 2, 58, 16, 0, time.UTC), HasRefreshToken: true,
+			MCPProbe: MCPProbe{Method: "initialize", HTTPResponse: &ValidationHTTPResponse{StatusCode: 200, ContentType: "application/x-www-form-urlencoded",
+				Body: "access_token=[redacted]&token_type=bearer&token=[redacted]"}},
+			Refresh: CredentialRefreshResult{Status: "refreshed", HTTPResponse: &ValidationHTTPResponse{
+				StatusCode: 200, ContentType: "application/json", BodyTruncated: true,
+				Body: `{"access_token":"[redacted]","token_type":"Bearer","expires_in":3600,"refresh_token":"[redacted]`}},
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.fixture, func(t *testing.T) {
@@ -324,6 +333,8 @@ func TestVaultCredentialsService_ValidateMCPOAuth(t *testing.T) {
 			got, err := client.Vaults.Credentials.ValidateMCPOAuth(t.Context(), testVaultID, testCredentialID)
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, withoutRaw(*got))
+			assert.NotContains(t, string(got.Raw()), "LEAKED", "Raw keeps no secret either")
+			assert.Contains(t, string(got.Raw()), `"validated_at"`)
 		})
 	}
 }
