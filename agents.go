@@ -29,7 +29,7 @@ func (s *AgentsService) Create(ctx context.Context, params *AgentCreateParams, o
 	if params == nil {
 		return nil, errInvalidParams("agent create params are required")
 	}
-	return invoke[Agent](ctx, s.client, http.MethodPost, "agents", nil, params, opts)
+	return invoke[Agent](ctx, s.client, http.MethodPost, literalPath("agents"), nil, params, opts)
 }
 
 // Get retrieves the latest version of an agent. Archived agents can still
@@ -80,7 +80,7 @@ func (s *AgentsService) Update(ctx context.Context, agentID string, params *Agen
 //
 // API: GET /agents
 func (s *AgentsService) List(ctx context.Context, params *AgentListParams, opts ...RequestOption) (*Page[Agent], error) {
-	return invoke[Page[Agent]](ctx, s.client, http.MethodGet, "agents", params, nil, opts)
+	return invoke[Page[Agent]](ctx, s.client, http.MethodGet, literalPath("agents"), params, nil, opts)
 }
 
 // All iterates over every agent matching params, fetching pages as the

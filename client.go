@@ -66,7 +66,6 @@ type Client struct {
 	headers    http.Header
 	logger     *slog.Logger
 	middleware []Middleware
-	routes     *routeTable // the path templates used so far, for RequestInfo
 
 	// backoff returns the wait before retry number attempt (0-based) when
 	// the response names none (nil: the defaults); tests replace it to avoid sleeping.
@@ -155,7 +154,6 @@ func NewClient(opts ...Option) (*Client, error) {
 		headers:    cfg.headers,
 		logger:     cfg.logger,
 		middleware: cfg.middleware,
-		routes:     &routeTable{},
 		waitSleep:  sleepCtx,
 	}
 	if c.httpClient == nil {
@@ -284,11 +282,25 @@ func (c *Client) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("base_url", c.baseString))
 }
 
+// apiPath is an endpoint's path relative to the base URL, with the
+// template it was expanded from: the path goes on the wire, the template
+// names the route to a middleware (RequestInfo.Route). It prints as the
+// path.
+type apiPath struct {
+	path     string // "agents/agent_1/versions"
+	template string // "agents/{agent_id}/versions"
+}
+
+// literalPath is a path without ids, its own template.
+func literalPath(path string) apiPath { return apiPath{path: path, template: path} }
+
+// String returns the path.
+func (p apiPath) String() string { return p.path }
+
 // path expands a template such as "agents/{agent_id}/versions" with ids,
 // path-escaping each one. An empty id is an error naming its placeholder,
 // returned before any I/O.
-func (c *Client) path(template string, ids ...string) (string, error) {
-	c.routes.add(template)
+func (c *Client) path(template string, ids ...string) (apiPath, error) {
 	var b strings.Builder
 	b.Grow(len(template) + 40)
 	rest := template
@@ -296,20 +308,20 @@ func (c *Client) path(template string, ids ...string) (string, error) {
 		open := strings.IndexByte(rest, '{')
 		closing := strings.IndexByte(rest, '}')
 		if open < 0 || closing < open {
-			return "", fmt.Errorf("qoder: internal error: path %q has fewer placeholders than ids", template)
+			return apiPath{}, fmt.Errorf("qoder: internal error: path %q has fewer placeholders than ids", template)
 		}
 		if id == "" {
-			return "", errInvalidParams("%s is required", rest[open+1:closing])
+			return apiPath{}, errInvalidParams("%s is required", rest[open+1:closing])
 		}
 		b.WriteString(rest[:open])
 		b.WriteString(url.PathEscape(id))
 		rest = rest[closing+1:]
 	}
 	if strings.IndexByte(rest, '{') >= 0 {
-		return "", fmt.Errorf("qoder: internal error: path %q has more placeholders than ids", template)
+		return apiPath{}, fmt.Errorf("qoder: internal error: path %q has more placeholders than ids", template)
 	}
 	b.WriteString(rest)
-	return b.String(), nil
+	return apiPath{path: b.String(), template: template}, nil
 }
 
 // do is the one request path of every JSON call: it encodes query and body,
@@ -318,7 +330,7 @@ func (c *Client) path(template string, ids ...string) (string, error) {
 // expects a result (out is non-nil) fails when the 2xx body is empty,
 // blank or null, unless it was made with acceptEmptyBody. A result that
 // embeds resourceJSON keeps the body as its Raw.
-func (c *Client) do(ctx context.Context, method, path string, query, body, out any, opts ...RequestOption) error {
+func (c *Client) do(ctx context.Context, method string, path apiPath, query, body, out any, opts ...RequestOption) error {
 	req, err := c.prepare(method, path, query, body, opts)
 	if err != nil {
 		return err
@@ -349,7 +361,7 @@ func (c *Client) do(ctx context.Context, method, path string, query, body, out a
 
 // invoke sends one call through the client's request path and decodes the
 // response into a new T. Every method of the resource services uses it.
-func invoke[T any](ctx context.Context, c *Client, method, path string, query, body any, opts []RequestOption) (*T, error) {
+func invoke[T any](ctx context.Context, c *Client, method string, path apiPath, query, body any, opts []RequestOption) (*T, error) {
 	out := new(T)
 	if err := c.do(ctx, method, path, query, body, out, opts...); err != nil {
 		return nil, err
@@ -380,7 +392,7 @@ func deleteAt[T any](ctx context.Context, c *Client, opts []RequestOption, templ
 // retries.
 type preparedRequest struct {
 	method string
-	path   string
+	path   apiPath
 	url    string
 	body   []byte    // nil: no body; replayed byte for byte on every attempt
 	form   *formBody // a multipart body, written anew for each attempt
@@ -388,7 +400,6 @@ type preparedRequest struct {
 	accept string
 
 	middleware []Middleware // the client's, then the call's
-	route      string       // the path's template, for RequestInfo; set with middleware
 
 	// Set by the calls that fetch content rather than JSON (download.go).
 	keepBody  bool // a 2xx response body is left open for the caller
@@ -400,13 +411,13 @@ type preparedRequest struct {
 // signature).
 func (p *preparedRequest) target() string {
 	if p.anonymous {
-		return p.path
+		return p.path.path
 	}
-	return "/" + p.path
+	return "/" + p.path.path
 }
 
 // prepare encodes the query and body and resolves per-call options.
-func (c *Client) prepare(method, path string, q, body any, opts []RequestOption) (*preparedRequest, error) {
+func (c *Client) prepare(method string, path apiPath, q, body any, opts []RequestOption) (*preparedRequest, error) {
 	req := &preparedRequest{
 		method: method,
 		path:   path,
@@ -414,7 +425,7 @@ func (c *Client) prepare(method, path string, q, body any, opts []RequestOption)
 		accept: "application/json",
 	}
 	req.cfg.apply(opts)
-	u := c.baseString + path
+	u := c.baseString + path.path
 	var values url.Values
 	if q != nil {
 		var err error
@@ -452,9 +463,6 @@ func (c *Client) prepare(method, path string, q, body any, opts []RequestOption)
 	req.middleware = c.middleware
 	if len(req.cfg.middleware) > 0 {
 		req.middleware = append(slices.Clip(c.middleware), req.cfg.middleware...)
-	}
-	if len(req.middleware) > 0 {
-		req.route = c.routes.match(path)
 	}
 	return req, nil
 }

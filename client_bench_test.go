@@ -59,7 +59,7 @@ func BenchmarkLargeResponse(b *testing.B) {
 				debug.FreeOSMemory()
 				runtime.ReadMemStats(&before)
 				var out struct{ X string }
-				err := c.do(b.Context(), http.MethodGet, "big", nil, nil, &out)
+				err := c.do(b.Context(), http.MethodGet, literalPath("big"), nil, nil, &out)
 				if (err != nil) != tc.wantErr {
 					b.Fatalf("err = %v, want an error: %v", err, tc.wantErr)
 				}

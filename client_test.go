@@ -131,10 +131,10 @@ func TestRequestHeaders(t *testing.T) {
 		serveJSON(t, w, 200, `{}`)
 	})
 	ctx := t.Context()
-	require.NoError(t, c.do(ctx, http.MethodGet, "h", nil, nil, nil))
-	require.NoError(t, c.do(ctx, http.MethodPost, "h", nil, struct{}{}, nil))
-	require.NoError(t, c.do(ctx, http.MethodPost, "h", nil, nil, nil, WithIdempotencyKey("key-1"), WithRequestHeader("X-Call", "1"), WithBeta(BetaBrowserUse)))
-	require.NoError(t, c.do(ctx, http.MethodDelete, "h", nil, nil, nil))
+	require.NoError(t, c.do(ctx, http.MethodGet, literalPath("h"), nil, nil, nil))
+	require.NoError(t, c.do(ctx, http.MethodPost, literalPath("h"), nil, struct{}{}, nil))
+	require.NoError(t, c.do(ctx, http.MethodPost, literalPath("h"), nil, nil, nil, WithIdempotencyKey("key-1"), WithRequestHeader("X-Call", "1"), WithBeta(BetaBrowserUse)))
+	require.NoError(t, c.do(ctx, http.MethodDelete, literalPath("h"), nil, nil, nil))
 	require.Len(t, got, 4)
 
 	get, post, keyed, del := got[0], got[1], got[2], got[3]
@@ -183,7 +183,7 @@ func TestPath(t *testing.T) {
 			continue
 		}
 		require.NoError(t, err)
-		assert.Equal(t, tt.want, got)
+		assert.Equal(t, apiPath{path: tt.want, template: tt.template}, got, "the path keeps its template")
 	}
 }
 
@@ -217,10 +217,10 @@ func TestQueryEncoding(t *testing.T) {
 		serveJSON(t, w, 200, `{}`)
 	})
 	p := &params{Limit: 5, IncludeArchived: Ptr(false), Types: []string{"agent.message", "user.message"}, CreatedAtGTE: time.Date(2026, 5, 18, 3, 4, 5, 0, time.UTC)}
-	require.NoError(t, c.do(t.Context(), http.MethodGet, "q", p, nil, nil))
+	require.NoError(t, c.do(t.Context(), http.MethodGet, literalPath("q"), p, nil, nil))
 	assert.Equal(t, "created_at%5Bgte%5D=2026-05-18T03%3A04%3A05Z&include_archived=false&limit=5&types%5B%5D=agent.message&types%5B%5D=user.message", query)
 
-	require.NoError(t, c.do(t.Context(), http.MethodGet, "q", (*params)(nil), nil, nil))
+	require.NoError(t, c.do(t.Context(), http.MethodGet, literalPath("q"), (*params)(nil), nil, nil))
 	assert.Empty(t, query, "nil params send no query")
 }
 
@@ -243,7 +243,7 @@ func TestDecodeErrorsNameTheEndpoint(t *testing.T) {
 				serveJSON(t, w, 200, tt.body)
 			})
 			var out struct{ ID string }
-			err := c.do(t.Context(), http.MethodGet, "agents/agent_1", nil, nil, &out)
+			err := c.do(t.Context(), http.MethodGet, literalPath("agents/agent_1"), nil, nil, &out)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), "GET /agents/agent_1")
 		})
@@ -255,10 +255,10 @@ func TestEmptyBody(t *testing.T) {
 	c, mux := newTestClient(t)
 	mux.HandleFunc("/api-test/e", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	out := struct{ ID string }{ID: "keep"}
-	require.NoError(t, c.do(t.Context(), http.MethodDelete, "e", nil, nil, &out, acceptEmptyBody), "accepted where the endpoint may send none")
+	require.NoError(t, c.do(t.Context(), http.MethodDelete, literalPath("e"), nil, nil, &out, acceptEmptyBody), "accepted where the endpoint may send none")
 	assert.Equal(t, "keep", out.ID)
-	require.NoError(t, c.do(t.Context(), http.MethodDelete, "e", nil, nil, nil), "nothing expected")
-	err := c.do(t.Context(), http.MethodDelete, "e", nil, nil, &out)
+	require.NoError(t, c.do(t.Context(), http.MethodDelete, literalPath("e"), nil, nil, nil), "nothing expected")
+	err := c.do(t.Context(), http.MethodDelete, literalPath("e"), nil, nil, &out)
 	require.Error(t, err)
 	assert.Equal(t, "qoder: DELETE /e: the 204 response has an empty body where a result was expected", err.Error())
 }
@@ -340,7 +340,7 @@ func TestWithResponseInto(t *testing.T) {
 	})
 	var resp *http.Response
 	var out struct{ ID string }
-	require.NoError(t, c.do(t.Context(), http.MethodPost, "r", nil, nil, &out, WithResponseInto(&resp)))
+	require.NoError(t, c.do(t.Context(), http.MethodPost, literalPath("r"), nil, nil, &out, WithResponseInto(&resp)))
 	require.NotNil(t, resp)
 	assert.Equal(t, 201, resp.StatusCode)
 	assert.Equal(t, "req_r", resp.Header.Get("X-Request-Id"))
@@ -359,7 +359,7 @@ func TestContextErrorsPassThrough(t *testing.T) {
 	})
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- c.do(ctx, http.MethodGet, "hang", nil, nil, nil) }()
+	go func() { done <- c.do(ctx, http.MethodGet, literalPath("hang"), nil, nil, nil) }()
 	<-entered
 	cancel()
 	err := <-done
@@ -368,7 +368,7 @@ func TestContextErrorsPassThrough(t *testing.T) {
 
 	ctx, cancel = context.WithDeadline(t.Context(), time.Now().Add(-time.Second))
 	defer cancel()
-	assert.Equal(t, context.DeadlineExceeded, c.do(ctx, http.MethodGet, "hang", nil, nil, nil))
+	assert.Equal(t, context.DeadlineExceeded, c.do(ctx, http.MethodGet, literalPath("hang"), nil, nil, nil))
 }
 
 func TestTransportErrorsDoNotLeakTheToken(t *testing.T) {
@@ -379,7 +379,7 @@ func TestTransportErrorsDoNotLeakTheToken(t *testing.T) {
 	c, err := NewClient(WithToken(testToken), WithBaseURL(url), WithMaxRetries(1))
 	require.NoError(t, err)
 	c.backoff = func(int) time.Duration { return 0 }
-	err = c.do(t.Context(), http.MethodGet, "agents", &struct {
+	err = c.do(t.Context(), http.MethodGet, literalPath("agents"), &struct {
 		Q string `url:"q"`
 	}{Q: "private"}, nil, nil)
 	require.Error(t, err)
@@ -404,7 +404,7 @@ func TestDebugLogging(t *testing.T) {
 		}
 		serveJSON(t, w, 200, `{"secret_body":"body-content"}`)
 	})
-	require.NoError(t, c.do(t.Context(), http.MethodPost, "agents", nil, map[string]string{"system": "prompt-content"}, nil))
+	require.NoError(t, c.do(t.Context(), http.MethodPost, literalPath("agents"), nil, map[string]string{"system": "prompt-content"}, nil))
 	mu.Lock()
 	out := logs.String()
 	mu.Unlock()
@@ -528,7 +528,7 @@ func TestOversizedResponseIsAnError(t *testing.T) {
 			var before, after runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&before)
-			err := c.do(t.Context(), http.MethodGet, "huge", nil, nil, &struct{ X string }{})
+			err := c.do(t.Context(), http.MethodGet, literalPath("huge"), nil, nil, &struct{ X string }{})
 			runtime.ReadMemStats(&after)
 			require.Error(t, err)
 			assert.ErrorIs(t, err, errResponseTooLarge)
@@ -566,7 +566,7 @@ func TestResponseShorterOrLongerThanDeclared(t *testing.T) {
 			c, err := NewClient(WithToken(testToken), WithBaseURL("https://api.example.test/"), WithHTTPClient(hc), WithMaxRetries(0))
 			require.NoError(t, err)
 			var out struct{ ID string }
-			err = c.do(t.Context(), http.MethodGet, "x", nil, nil, &out)
+			err = c.do(t.Context(), http.MethodGet, literalPath("x"), nil, nil, &out)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.wantErr)
 			assert.Empty(t, out.ID)

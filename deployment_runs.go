@@ -28,7 +28,7 @@ func (s *DeploymentRunsService) Get(ctx context.Context, runID string, opts ...R
 //
 // API: GET /deployment_runs
 func (s *DeploymentRunsService) List(ctx context.Context, params *DeploymentRunListParams, opts ...RequestOption) (*Page[DeploymentRun], error) {
-	return invoke[Page[DeploymentRun]](ctx, s.client, http.MethodGet, "deployment_runs", params, nil, opts)
+	return invoke[Page[DeploymentRun]](ctx, s.client, http.MethodGet, literalPath("deployment_runs"), params, nil, opts)
 }
 
 // All iterates over every run matching params, fetching pages as the loop

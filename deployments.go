@@ -44,7 +44,7 @@ func (s *DeploymentsService) Create(ctx context.Context, params *DeploymentCreat
 			return nil, err
 		}
 	}
-	return invoke[Deployment](ctx, s.client, http.MethodPost, "deployments", nil, params, opts)
+	return invoke[Deployment](ctx, s.client, http.MethodPost, literalPath("deployments"), nil, params, opts)
 }
 
 // Get retrieves a deployment.
@@ -90,7 +90,7 @@ func (s *DeploymentsService) List(ctx context.Context, params *DeploymentListPar
 	if params != nil && params.Status != "" && params.IncludeArchived {
 		return nil, errInvalidParams("deployment list: Status cannot be combined with IncludeArchived")
 	}
-	return invoke[Page[Deployment]](ctx, s.client, http.MethodGet, "deployments", params, nil, opts)
+	return invoke[Page[Deployment]](ctx, s.client, http.MethodGet, literalPath("deployments"), params, nil, opts)
 }
 
 // All iterates over every deployment matching params, fetching pages as

@@ -36,7 +36,7 @@ const maxLinkSize = 64 << 10
 // redirects. It returns either the content itself, as an open body, or the
 // presigned URL the API answered with: a 200 JSON {url, expires_at}, or the
 // legacy 3xx whose Location (else its JSON) names it.
-func (c *Client) openContent(ctx context.Context, path, accept string, opts []RequestOption) (io.ReadCloser, *DownloadURL, error) {
+func (c *Client) openContent(ctx context.Context, path apiPath, accept string, opts []RequestOption) (io.ReadCloser, *DownloadURL, error) {
 	p, err := c.prepare(http.MethodGet, path, nil, nil, append(slices.Clip(opts), answerRedirects))
 	if err != nil {
 		return nil, nil, err
@@ -128,7 +128,7 @@ func (c *Client) fetchPresigned(ctx context.Context, link *DownloadURL, opts []R
 	call.apply(opts)
 	p := &preparedRequest{
 		method:     http.MethodGet,
-		path:       strip(u),
+		path:       apiPath{path: strip(u)}, // no template: not a route of the API
 		url:        u.String(),
 		cfg:        requestConfig{maxRetries: call.maxRetries, timeout: call.timeout},
 		middleware: append(slices.Clip(c.middleware), call.middleware...),

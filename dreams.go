@@ -22,7 +22,7 @@ func (s *DreamsService) Create(ctx context.Context, params *DreamCreateParams, o
 	if params == nil {
 		return nil, errInvalidParams("dream create params are required")
 	}
-	return invoke[Dream](ctx, s.client, http.MethodPost, "dreams", nil, params, opts)
+	return invoke[Dream](ctx, s.client, http.MethodPost, literalPath("dreams"), nil, params, opts)
 }
 
 // Get retrieves a dream.
@@ -37,7 +37,7 @@ func (s *DreamsService) Get(ctx context.Context, dreamID string, opts ...Request
 //
 // API: GET /dreams
 func (s *DreamsService) List(ctx context.Context, params *DreamListParams, opts ...RequestOption) (*Page[Dream], error) {
-	return invoke[Page[Dream]](ctx, s.client, http.MethodGet, "dreams", params, nil, opts)
+	return invoke[Page[Dream]](ctx, s.client, http.MethodGet, literalPath("dreams"), params, nil, opts)
 }
 
 // All iterates over every dream matching params, fetching pages as the

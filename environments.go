@@ -29,7 +29,7 @@ func (s *EnvironmentsService) Create(ctx context.Context, params *EnvironmentCre
 	if params == nil {
 		return nil, errInvalidParams("environment create params are required")
 	}
-	return invoke[Environment](ctx, s.client, http.MethodPost, "environments", nil, params, opts)
+	return invoke[Environment](ctx, s.client, http.MethodPost, literalPath("environments"), nil, params, opts)
 }
 
 // Get retrieves an environment.
@@ -63,7 +63,7 @@ func (s *EnvironmentsService) Update(ctx context.Context, environmentID string, 
 //
 // API: GET /environments
 func (s *EnvironmentsService) List(ctx context.Context, params *EnvironmentListParams, opts ...RequestOption) (*Page[Environment], error) {
-	return invoke[Page[Environment]](ctx, s.client, http.MethodGet, "environments", params, nil, opts)
+	return invoke[Page[Environment]](ctx, s.client, http.MethodGet, literalPath("environments"), params, nil, opts)
 }
 
 // All iterates over every environment matching params, fetching pages as

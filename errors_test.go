@@ -126,7 +126,7 @@ func TestAPIErrorMapping(t *testing.T) {
 				w.WriteHeader(tt.status)
 				_, _ = w.Write([]byte(tt.body))
 			})
-			err := c.do(t.Context(), http.MethodPost, "agents", nil, map[string]string{}, nil)
+			err := c.do(t.Context(), http.MethodPost, literalPath("agents"), nil, map[string]string{}, nil)
 			require.Error(t, err)
 			var apiErr *APIError
 			require.True(t, errors.As(err, &apiErr))
@@ -160,7 +160,7 @@ func TestAPIErrorBodyIsCapped(t *testing.T) {
 		w.WriteHeader(http.StatusBadRequest)
 		_, _ = w.Write([]byte(strings.Repeat("x", 3<<20)))
 	})
-	err := c.do(t.Context(), http.MethodGet, "big", nil, nil, nil)
+	err := c.do(t.Context(), http.MethodGet, literalPath("big"), nil, nil, nil)
 	var apiErr *APIError
 	require.ErrorAs(t, err, &apiErr)
 	assert.Len(t, apiErr.Body, maxErrorBodySize)

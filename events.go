@@ -118,7 +118,7 @@ const (
 )
 
 // listEvents fetches one page of events from path and decodes each event.
-func (c *Client) listEvents(ctx context.Context, path string, params *EventListParams, opts []RequestOption) (*Page[Event], error) {
+func (c *Client) listEvents(ctx context.Context, path apiPath, params *EventListParams, opts []RequestOption) (*Page[Event], error) {
 	var raw Page[json.RawMessage]
 	if err := c.do(ctx, http.MethodGet, path, params, nil, &raw, opts...); err != nil {
 		return nil, err

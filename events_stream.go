@@ -150,7 +150,7 @@ func (s *EventsService) Stream(ctx context.Context, sessionID string, params *St
 
 // openStream prepares a stream on path and makes its first connection. A
 // thread stream (threadID set) also ends when that thread terminates.
-func (c *Client) openStream(ctx context.Context, path, threadID string, params *StreamParams, opts []RequestOption) (*Stream, error) {
+func (c *Client) openStream(ctx context.Context, path apiPath, threadID string, params *StreamParams, opts []RequestOption) (*Stream, error) {
 	p := params.withDefaults()
 	if !validHeaderValue(p.LastEventID) {
 		return nil, errors.New("qoder: StreamParams.LastEventID contains a control character")
@@ -453,13 +453,13 @@ func (s *Stream) log(msg string, attrs ...slog.Attr) {
 	if logger == nil || !logger.Enabled(s.ctx, slog.LevelDebug) {
 		return
 	}
-	attrs = append(attrs, slog.String("path", "/"+s.req.path))
+	attrs = append(attrs, slog.String("path", s.req.target()))
 	logger.LogAttrs(s.ctx, slog.LevelDebug, msg, s.client.redact.attrs(attrs)...)
 }
 
 // streamErrorFrame turns an `event: error` frame into an *APIError.
 func streamErrorFrame(req *preparedRequest, data []byte) error {
-	e := &APIError{Method: http.MethodGet, Path: "/" + req.path, Body: data}
+	e := &APIError{Method: http.MethodGet, Path: req.target(), Body: data}
 	var env errorEnvelope
 	if json.Unmarshal(data, &env) == nil && env.Error != nil {
 		e.Type, e.Message, e.Param, e.RequestID = env.Error.Type, env.Error.Message, env.Error.Param, env.RequestID

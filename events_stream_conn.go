@@ -143,7 +143,7 @@ func (s *Stream) checkResponse(resp *http.Response) (bool, error) {
 		if d, ok := retryAfter(resp, time.Now()); ok && retry {
 			s.policy.refused(d)
 		}
-		return retry, newAPIError(http.MethodGet, "/"+s.req.path, resp, data)
+		return retry, newAPIError(http.MethodGet, s.req.target(), resp, data)
 	}
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "text/event-stream" {
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, maxContentTypeBody))
@@ -155,7 +155,7 @@ func (s *Stream) checkResponse(resp *http.Response) (bool, error) {
 			Body:       data,
 			Header:     resp.Header,
 			Method:     http.MethodGet,
-			Path:       "/" + s.req.path,
+			Path:       s.req.target(),
 		}
 	}
 	return false, nil

@@ -41,7 +41,7 @@ func (s *FilesService) Upload(ctx context.Context, params *FileUploadParams, opt
 	if err != nil {
 		return nil, err
 	}
-	return invoke[File](ctx, s.client, http.MethodPost, "files", nil, form, opts)
+	return invoke[File](ctx, s.client, http.MethodPost, literalPath("files"), nil, form, opts)
 }
 
 // UploadPath uploads the regular file at filePath, opening it anew for
@@ -87,7 +87,7 @@ func (s *FilesService) Get(ctx context.Context, fileID string, opts ...RequestOp
 //
 // API: GET /files
 func (s *FilesService) List(ctx context.Context, params *FileListParams, opts ...RequestOption) (*Page[File], error) {
-	return invoke[Page[File]](ctx, s.client, http.MethodGet, "files", params, nil, opts)
+	return invoke[Page[File]](ctx, s.client, http.MethodGet, literalPath("files"), params, nil, opts)
 }
 
 // All iterates over every file matching params, fetching pages as the loop

@@ -34,7 +34,7 @@ func (s *MemoryStoresService) Create(ctx context.Context, params *MemoryStoreCre
 	if params.Name == "" {
 		return nil, errInvalidParams("a memory store's name is required")
 	}
-	return invoke[MemoryStore](ctx, s.client, http.MethodPost, "memory_stores", nil, params, opts)
+	return invoke[MemoryStore](ctx, s.client, http.MethodPost, literalPath("memory_stores"), nil, params, opts)
 }
 
 // Get retrieves a memory store.
@@ -69,7 +69,7 @@ func (s *MemoryStoresService) Update(ctx context.Context, storeID string, params
 //
 // API: GET /memory_stores
 func (s *MemoryStoresService) List(ctx context.Context, params *MemoryStoreListParams, opts ...RequestOption) (*Page[MemoryStore], error) {
-	return invoke[Page[MemoryStore]](ctx, s.client, http.MethodGet, "memory_stores", params, nil, opts)
+	return invoke[Page[MemoryStore]](ctx, s.client, http.MethodGet, literalPath("memory_stores"), params, nil, opts)
 }
 
 // All iterates over every memory store matching params, fetching pages as

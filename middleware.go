@@ -63,10 +63,10 @@ func appendMiddleware(list, mw []Middleware) []Middleware {
 type RequestInfo struct {
 	// Route is the endpoint's path template relative to the base URL, such
 	// as "sessions/{session_id}/events/stream": the path without its ids,
-	// fit to name a span or label a metric. A [Client.Do] call to a path
-	// no method of the client has used is its own route, ids included. It
-	// is empty for the fetch of a presigned download URL, which goes to
-	// another host without the token.
+	// fit to name a span or label a metric; it is the template the method
+	// filled in, whatever its ids. A [Client.Do] call's route is its path
+	// as given, ids included. It is empty for the fetch of a presigned
+	// download URL, which goes to another host without the token.
 	Route string
 	// Attempt counts the attempts before this one: 0 for the first, 1 for
 	// the first retry. On a stream it counts the connection attempts
@@ -96,7 +96,7 @@ func (c *Client) roundTrip(req *http.Request, p *preparedRequest, attempt int, s
 	if len(p.middleware) == 0 {
 		return c.httpClient.Do(req)
 	}
-	info := RequestInfo{Route: p.route, Attempt: attempt, Stream: stream}
+	info := RequestInfo{Route: p.path.template, Attempt: attempt, Stream: stream}
 	req = req.WithContext(context.WithValue(req.Context(), requestInfoKey{}, info))
 	return runMiddleware(req, p.middleware, c.httpClient.Do)
 }

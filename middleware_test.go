@@ -326,3 +326,34 @@ func TestMiddleware_presignedDownload(t *testing.T) {
 	assert.Equal(t, "content", string(data))
 	assert.Equal(t, []string{`"files/{file_id}/content" auth=true`, `"" auth=false`}, log.get())
 }
+
+// TestMiddleware_routeIsTheMethodsTemplate: the route a middleware sees is
+// the template the method expanded, whatever the ids, even an id that
+// spells another route's literal segment.
+func TestMiddleware_routeIsTheMethodsTemplate(t *testing.T) {
+	t.Parallel()
+	var routes []string
+	record := func(req *http.Request, next func(*http.Request) (*http.Response, error)) (*http.Response, error) {
+		info, _ := RequestInfoFromContext(req.Context())
+		routes = append(routes, info.Route)
+		return next(req)
+	}
+	c, mux := newTestClient(t, WithMiddleware(record))
+	mux.HandleFunc("/api-test/", func(w http.ResponseWriter, r *http.Request) {
+		serveJSON(t, w, http.StatusOK, `{"id":"x","type":"work"}`)
+	})
+	ctx := t.Context()
+	_, err := c.Environments.Work.Get(ctx, "env_1", "stats")
+	require.NoError(t, err)
+	_, err = c.Environments.Work.Stats(ctx, "env_1")
+	require.NoError(t, err)
+	_, err = c.Agents.Get(ctx, "agents")
+	require.NoError(t, err)
+	require.NoError(t, c.Do(ctx, http.MethodGet, "widgets/w_1", nil, nil))
+	assert.Equal(t, []string{
+		"environments/{environment_id}/work/{work_id}",
+		"environments/{environment_id}/work/stats",
+		"agents/{agent_id}",
+		"widgets/w_1",
+	}, routes)
+}

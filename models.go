@@ -18,7 +18,7 @@ type ModelsService service
 //
 // API: GET /models
 func (s *ModelsService) List(ctx context.Context, params *ModelListParams, opts ...RequestOption) (*Page[Model], error) {
-	return invoke[Page[Model]](ctx, s.client, http.MethodGet, "models", params, nil, opts)
+	return invoke[Page[Model]](ctx, s.client, http.MethodGet, literalPath("models"), params, nil, opts)
 }
 
 // All iterates over every model, fetching further pages if the API ever

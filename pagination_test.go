@@ -271,7 +271,7 @@ func TestListAllOverHTTP(t *testing.T) {
 	})
 	list := func(ctx context.Context, p *pageTestParams) (*Page[string], error) {
 		var page Page[string]
-		if err := c.do(ctx, http.MethodGet, "things", p, nil, &page); err != nil {
+		if err := c.do(ctx, http.MethodGet, literalPath("things"), p, nil, &page); err != nil {
 			return nil, err
 		}
 		return &page, nil

@@ -40,7 +40,7 @@ func TestListParams_timeBoundsAreUTCNanos(t *testing.T) {
 			return err
 		}},
 		{"pointer time field", []string{"since"}, func(c *Client) error {
-			return c.do(t.Context(), http.MethodGet, "x", &struct {
+			return c.do(t.Context(), http.MethodGet, literalPath("x"), &struct {
 				Since *time.Time `url:"since,omitempty"`
 				None  *time.Time `url:"none,omitempty"`
 			}{Since: &at}, nil, nil)

@@ -62,7 +62,7 @@ func (c *Client) Do(ctx context.Context, method, path string, params, out any, o
 			opts = append(opts, fieldsMakeBody)
 		}
 	}
-	return c.do(ctx, method, path, query, body, out, opts...)
+	return c.do(ctx, method, literalPath(path), query, body, out, opts...)
 }
 
 // fieldsMakeBody lets body field options make the JSON body of a call that

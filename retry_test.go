@@ -153,7 +153,7 @@ func TestRetriesReplayBodyAndKey(t *testing.T) {
 	c, mux := newTestClient(t)
 	rec := serveAfterFailures(t, mux, "POST /api-test/things", 2, http.StatusCreated, `{"ok":true}`, nil)
 	var out struct{ OK bool }
-	err := c.do(t.Context(), http.MethodPost, "things", nil, map[string]string{"name": "<b>&"}, &out)
+	err := c.do(t.Context(), http.MethodPost, literalPath("things"), nil, map[string]string{"name": "<b>&"}, &out)
 	require.NoError(t, err)
 	assert.True(t, out.OK)
 	assert.Equal(t, `{"name":"<b>&"}`, rec.assertReplayed(t, 3), "HTML is not escaped")
@@ -195,7 +195,7 @@ func TestRetryOutcomes(t *testing.T) {
 				}
 				serveJSON(t, w, tt.status, `{"type":"error","error":{"message":"no"}}`)
 			})
-			err := c.do(t.Context(), tt.method, "x", nil, nil, nil, tt.opts...)
+			err := c.do(t.Context(), tt.method, literalPath("x"), nil, nil, nil, tt.opts...)
 			require.Error(t, err)
 			assert.ErrorIs(t, err, tt.wantIs)
 			assert.Equal(t, tt.wantCalls, calls.Load())
@@ -214,7 +214,7 @@ func TestRetryOnDroppedConnection(t *testing.T) {
 		serveJSON(t, w, 200, `{"id":"x"}`)
 	})
 	var out struct{ ID string }
-	require.NoError(t, c.do(t.Context(), http.MethodGet, "flaky", nil, nil, &out))
+	require.NoError(t, c.do(t.Context(), http.MethodGet, literalPath("flaky"), nil, nil, &out))
 	assert.Equal(t, "x", out.ID)
 	assert.EqualValues(t, 2, calls.Load())
 }
@@ -232,7 +232,7 @@ func TestCancelDuringRetryWait(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- c.do(ctx, http.MethodGet, "slow", nil, nil, nil) }()
+	go func() { done <- c.do(ctx, http.MethodGet, literalPath("slow"), nil, nil, nil) }()
 	<-served
 	start := time.Now()
 	cancel()
@@ -263,7 +263,7 @@ func TestHugeRetryAfterIsAWaitNotAnImmediateRetry(t *testing.T) {
 			// second request.
 			ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 			defer cancel()
-			err := c.do(ctx, http.MethodGet, "x", nil, nil, nil)
+			err := c.do(ctx, http.MethodGet, literalPath("x"), nil, nil, nil)
 			assert.ErrorIs(t, err, context.DeadlineExceeded)
 			assert.EqualValues(t, 1, calls.Load())
 		})

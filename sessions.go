@@ -41,7 +41,7 @@ func (s *SessionsService) Create(ctx context.Context, params *SessionCreateParam
 			return nil, err
 		}
 	}
-	return invoke[Session](ctx, s.client, http.MethodPost, "sessions", nil, params, opts)
+	return invoke[Session](ctx, s.client, http.MethodPost, literalPath("sessions"), nil, params, opts)
 }
 
 // Get retrieves a session; poll it for Status and Usage.
@@ -76,7 +76,7 @@ func (s *SessionsService) Update(ctx context.Context, sessionID string, params *
 //
 // API: GET /sessions
 func (s *SessionsService) List(ctx context.Context, params *SessionListParams, opts ...RequestOption) (*Page[Session], error) {
-	return invoke[Page[Session]](ctx, s.client, http.MethodGet, "sessions", params, nil, opts)
+	return invoke[Page[Session]](ctx, s.client, http.MethodGet, literalPath("sessions"), params, nil, opts)
 }
 
 // All iterates over every session matching params, fetching pages as the

@@ -53,7 +53,7 @@ func (s *SkillsService) Create(ctx context.Context, params *SkillCreateParams, o
 	if err != nil {
 		return nil, err
 	}
-	return invoke[Skill](ctx, s.client, http.MethodPost, "skills", nil, form, opts)
+	return invoke[Skill](ctx, s.client, http.MethodPost, literalPath("skills"), nil, form, opts)
 }
 
 // Get retrieves a skill.
@@ -71,7 +71,7 @@ func (s *SkillsService) Get(ctx context.Context, skillID string, opts ...Request
 //
 // API: GET /skills
 func (s *SkillsService) List(ctx context.Context, params *SkillListParams, opts ...RequestOption) (*Page[Skill], error) {
-	return invoke[Page[Skill]](ctx, s.client, http.MethodGet, "skills", params, nil, opts)
+	return invoke[Page[Skill]](ctx, s.client, http.MethodGet, literalPath("skills"), params, nil, opts)
 }
 
 // All iterates over every skill matching params, fetching pages as the

@@ -69,7 +69,7 @@ func TestDefaultTransport_responseHeaderTimeout(t *testing.T) {
 		<-r.Context().Done() // never answers
 	})
 	slowCall := func() error {
-		return c.do(t.Context(), http.MethodGet, "silent", nil, nil, nil)
+		return c.do(t.Context(), http.MethodGet, literalPath("silent"), nil, nil, nil)
 	}
 
 	t.Run("a call fails without headers", func(t *testing.T) {

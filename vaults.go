@@ -32,7 +32,7 @@ func (s *VaultsService) Create(ctx context.Context, params *VaultCreateParams, o
 	if params.DisplayName == "" {
 		return nil, errInvalidParams("a vault's display name is required")
 	}
-	return invoke[Vault](ctx, s.client, http.MethodPost, "vaults", nil, params, opts)
+	return invoke[Vault](ctx, s.client, http.MethodPost, literalPath("vaults"), nil, params, opts)
 }
 
 // Get retrieves a vault.
@@ -51,7 +51,7 @@ func (s *VaultsService) Get(ctx context.Context, vaultID string, opts ...Request
 //
 // API: GET /vaults
 func (s *VaultsService) List(ctx context.Context, params *VaultListParams, opts ...RequestOption) (*Page[Vault], error) {
-	return invoke[Page[Vault]](ctx, s.client, http.MethodGet, "vaults", params, nil, opts)
+	return invoke[Page[Vault]](ctx, s.client, http.MethodGet, literalPath("vaults"), params, nil, opts)
 }
 
 // All iterates over every vault matching params, fetching pages as the
