@@ -23,12 +23,19 @@ type WorkHandler func(ctx context.Context, work *Work) error
 
 // Causes of a [WorkHandler]'s cancelled ctx besides [ErrWorkLeaseLost].
 var (
-	// ErrWorkStopRequested: a heartbeat showed the item stopping.
+	// ErrWorkStopRequested: a heartbeat showed the item stopping, or
+	// stopped at once by a forced stop.
 	ErrWorkStopRequested = errors.New("qoder: work item stop requested")
 	// ErrWorkerShutdown: the worker's ctx ended and its ShutdownTimeout
 	// passed.
 	ErrWorkerShutdown = errors.New("qoder: worker shutting down")
 )
+
+// errWorkStoppedByServer is the cause when a heartbeat finds the item
+// already stopped (a forced stop ends the lease with the item): the
+// handler's ctx matches ErrWorkStopRequested, and the worker does not stop
+// the item again.
+var errWorkStoppedByServer = fmt.Errorf("%w: the server stopped the item", ErrWorkStopRequested)
 
 // Worker runs a self-hosted environment's worker loop: it long-polls the
 // queue, acknowledges each item it claims, keeps the item's lease alive
@@ -228,8 +235,12 @@ func (w *Worker) process(base context.Context, work *Work) {
 	cause := context.Cause(ctx)
 	cancel(nil)
 	<-hbDone
-	if errors.Is(cause, ErrWorkLeaseLost) {
+	switch {
+	case errors.Is(cause, ErrWorkLeaseLost):
 		log.WarnContext(base, "qoder: worker lost the item's lease; not stopping it")
+		return
+	case errors.Is(cause, errWorkStoppedByServer):
+		log.InfoContext(base, "qoder: worker finished item the server had stopped")
 		return
 	}
 	attrs := []any{}
@@ -275,6 +286,10 @@ func (w *Worker) heartbeat(ctx context.Context, cancel context.CancelCauseFunc, 
 			DesiredTTLSeconds: int(w.LeaseTTL / time.Second), ExpectedLastHeartbeat: last,
 		})
 		switch {
+		case errors.Is(err, ErrWorkLeaseLost) && hb != nil && hb.State == WorkStopped:
+			log.InfoContext(ctx, "qoder: worker item stopped by the server")
+			cancel(errWorkStoppedByServer)
+			return
 		case errors.Is(err, ErrWorkLeaseLost):
 			cancel(ErrWorkLeaseLost)
 			return

@@ -195,24 +195,41 @@ func TestWorkerFake_leaseLostMidItem(t *testing.T) {
 }
 
 func TestWorkerFake_serverStopsTheItem(t *testing.T) {
-	e := newWorkerEnv(t)
-	id := e.srv.EnqueueWork(e.env, qodertest.WorkItem{ID: "sess_1"})
-	started, causes := make(chan string, 1), make(chan error, 1)
-	stop := e.run(t, e.worker(causeOf(started, causes, closed)))
-	<-started
-	e.waitState(t, id, "active")
+	for _, tc := range []struct {
+		name      string
+		force     bool
+		wantState qoder.WorkState
+		wantLog   string
+	}{
+		{"graceful", false, qoder.WorkStopping, "qoder: worker finished item"},
+		{"forced", true, qoder.WorkStopped, "qoder: worker finished item the server had stopped"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newWorkerEnv(t)
+			id := e.srv.EnqueueWork(e.env, qodertest.WorkItem{ID: "sess_1"})
+			started, causes := make(chan string, 1), make(chan error, 1)
+			stop := e.run(t, e.worker(causeOf(started, causes, closed)))
+			<-started
+			e.waitState(t, id, "active")
 
-	w, err := e.client.Environments.Work.Stop(t.Context(), e.env, id, nil)
-	require.NoError(t, err)
-	assert.Equal(t, qoder.WorkStopping, w.State)
-	select {
-	case cause := <-causes:
-		assert.ErrorIs(t, cause, qoder.ErrWorkStopRequested)
-	case <-time.After(fakeWait):
-		t.Fatal("the handler's ctx was not cancelled")
+			w, err := e.client.Environments.Work.Stop(t.Context(), e.env, id, &qoder.WorkStopParams{Force: tc.force})
+			require.NoError(t, err)
+			assert.Equal(t, tc.wantState, w.State)
+			select {
+			case cause := <-causes:
+				assert.ErrorIs(t, cause, qoder.ErrWorkStopRequested)
+				assert.NotErrorIs(t, cause, qoder.ErrWorkLeaseLost, "a stop is not a lost lease")
+			case <-time.After(fakeWait):
+				t.Fatal("the handler's ctx was not cancelled")
+			}
+			e.waitState(t, id, "stopped") // the worker's own stop ends a graceful one
+			require.NoError(t, stop())
+			log := e.log.String()
+			assert.Contains(t, log, tc.wantLog)
+			assert.NotContains(t, log, "lost the item's lease")
+			assert.NotContains(t, log, "could not stop")
+		})
 	}
-	e.waitState(t, id, "stopped") // the worker's own stop ends it
-	require.NoError(t, stop())
 }
 
 func TestWorkerFake_pollErrors(t *testing.T) {
