@@ -29,12 +29,15 @@ type Turn struct {
 	cancel context.CancelFunc
 	text   string
 	tools  []json.RawMessage
+	parent *Turn   // the coordinator's turn, for a thread's turn
+	thread *thread // the child thread a thread's turn runs in
 
 	// Guarded by s.mu.
 	cancelled  bool
 	terminated bool
 	span       string  // id of the open span.model_request_start
 	cost       float64 // credits of the open span
+	reply      string  // text of the last agent.message
 }
 
 // pending is a tool use awaiting the client.
@@ -98,27 +101,60 @@ func (t *Turn) finish() {
 }
 
 // idle moves the session to idle with stop_reason; s.mu must be held.
+// A thread's turn idles its thread instead.
 func (t *Turn) idle(stopReason map[string]any) {
+	if t.thread != nil {
+		t.ss.setThreadStatus(t.thread, statusIdle, "session.thread_status_idle", map[string]any{"stop_reason": stopReason})
+		return
+	}
 	t.ss.setStatus(statusIdle)
 	t.ss.stopReason = stopReason["type"].(string)
 	t.ss.appendEvent("session.status_idle", map[string]any{"stop_reason": stopReason})
 }
 
-// live reports whether the turn may still emit; s.mu must be held.
+// live reports whether the turn may still emit; s.mu must be held. A
+// thread's turn lives while its coordinator's does and its thread is not
+// archived.
 func (t *Turn) live() bool {
+	if t.parent != nil {
+		return t.parent.live() && !t.cancelled && !t.terminated && t.thread.archivedAt.IsZero()
+	}
 	return t.ss.turn == t && !t.cancelled && !t.terminated && !t.ss.deleted && !t.s.closed
+}
+
+// record appends an event of the turn's thread (with session_thread_id
+// set, for a thread's turn) and returns its JSON; s.mu must be held.
+func (t *Turn) record(typ string, fields map[string]any) json.RawMessage {
+	return t.recordID(newID("evt_"), typ, fields)
+}
+
+// recordID is record with the given event id.
+func (t *Turn) recordID(id, typ string, fields map[string]any) json.RawMessage {
+	return t.ss.appendThreadEvent(t.thread, id, typ, fields)
+}
+
+// threadID is the id of the child thread the turn runs in, "" for the
+// session's (the coordinator's) turn.
+func (t *Turn) threadID() string {
+	if t.thread == nil {
+		return ""
+	}
+	return t.thread.id
 }
 
 // prepare makes the session running again after a reschedule and opens a
 // model request span; s.mu must be held.
 func (t *Turn) prepare() {
-	if t.ss.status == statusRescheduling {
+	if t.thread != nil && t.thread.status == statusRescheduling {
+		t.ss.setThreadStatus(t.thread, statusRunning, "session.thread_status_running", nil)
+	}
+	if t.thread == nil && t.ss.status == statusRescheduling {
 		t.ss.setStatus(statusRunning)
 		t.ss.appendEvent("session.status_running", nil)
 	}
 	if t.span == "" {
 		t.cost = DefaultCredits
-		t.span = idOf(t.ss.appendEvent("span.model_request_start", nil))
+		t.span = idOf(t.record("span.model_request_start", nil))
 	}
 }
 
@@ -128,12 +164,15 @@ func (t *Turn) closeSpan() {
 	if t.span == "" {
 		return
 	}
-	t.ss.appendEvent("span.model_request_end", map[string]any{
+	t.record("span.model_request_end", map[string]any{
 		"model_request_start_id": t.span,
 		"is_error":               false,
 		"model_usage":            map[string]any{"credits": credits(t.cost)},
 	})
 	t.ss.credits += credits(t.cost)
+	if t.thread != nil {
+		t.thread.credits += credits(t.cost)
+	}
 	t.span = ""
 }
 
@@ -146,7 +185,7 @@ func (t *Turn) emit(typ string, fields map[string]any) string {
 		return ""
 	}
 	t.prepare()
-	return idOf(t.ss.appendEvent(typ, fields))
+	return idOf(t.record(typ, fields))
 }
 
 func idOf(event json.RawMessage) string {
@@ -219,8 +258,8 @@ func (t *Turn) Think() {
 	}
 	t.prepare()
 	id := newID("evt_")
-	t.ss.appendStart(id, "agent.thinking")
-	t.ss.appendEventID(id, "agent.thinking", nil)
+	t.ss.appendStart(t.threadID(), id, "agent.thinking")
+	t.recordID(id, "agent.thinking", nil)
 }
 
 // Say emits agent.message with text. Streams that asked for agent.message
@@ -264,7 +303,7 @@ func (t *Turn) StartMessage() *Message {
 		return m
 	}
 	t.prepare()
-	t.ss.appendStart(m.id, "agent.message")
+	t.ss.appendStart(t.threadID(), m.id, "agent.message")
 	return m
 }
 
@@ -281,7 +320,7 @@ func (m *Message) Delta(text string) {
 		return
 	}
 	m.text.WriteString(text)
-	m.t.ss.appendDelta(m.id, "agent.message", text)
+	m.t.ss.appendDelta(m.t.threadID(), m.id, "agent.message", text)
 }
 
 // End emits the final agent.message with all the text added; it is the
@@ -293,7 +332,8 @@ func (m *Message) End() {
 		return
 	}
 	m.done = true
-	m.t.ss.appendEventID(m.id, "agent.message", map[string]any{"content": textContent(m.text.String())})
+	m.t.reply = m.text.String()
+	m.t.recordID(m.id, "agent.message", map[string]any{"content": textContent(m.t.reply)})
 }
 
 // UseTool emits agent.tool_use of the built-in tool name with input,
@@ -337,6 +377,11 @@ func (t *Turn) AskConfirmation(name string, input any, output string) (allowed b
 // waits for the answer.
 func (t *Turn) await(kind, typ string, fields map[string]any) (input, bool) {
 	t.s.mu.Lock()
+	if t.thread != nil {
+		t.s.mu.Unlock()
+		t.s.errorf("a thread's turn cannot wait for the client (%s): only the coordinator's turn can", typ)
+		return input{}, false
+	}
 	if !t.live() {
 		t.s.mu.Unlock()
 		return input{}, false
@@ -371,17 +416,21 @@ func (t *Turn) Error(errType, message, retryStatus string) {
 	t.s.mu.Lock()
 	defer t.s.mu.Unlock()
 	if t.live() {
-		t.ss.appendEvent("session.error", map[string]any{"error": e})
+		t.record("session.error", map[string]any{"error": e})
 	}
 }
 
 // Reschedule emits session.status_rescheduled and puts the session in
 // status rescheduling; the next agent output emits session.status_running
-// again.
+// again. In a thread's turn it does the same with
+// session.thread_status_rescheduled and session.thread_status_running, for
+// the thread.
 func (t *Turn) Reschedule() {
 	t.s.mu.Lock()
 	defer t.s.mu.Unlock()
-	if t.live() {
+	if t.live() && t.thread != nil {
+		t.ss.setThreadStatus(t.thread, statusRescheduling, "session.thread_status_rescheduled", nil)
+	} else if t.live() {
 		t.ss.setStatus(statusRescheduling)
 		t.ss.appendEvent("session.status_rescheduled", nil)
 	}
@@ -390,7 +439,8 @@ func (t *Turn) Reschedule() {
 // Terminate ends the session for good: it emits
 // session.status_terminated, the session's status becomes terminated,
 // streams end, and no event is accepted any more. Later calls on the turn
-// do nothing.
+// do nothing. In a thread's turn it ends only the thread: it emits
+// session.thread_status_terminated, and the thread's streams end.
 func (t *Turn) Terminate() {
 	t.s.mu.Lock()
 	defer t.s.mu.Unlock()
@@ -399,6 +449,10 @@ func (t *Turn) Terminate() {
 	}
 	t.closeSpan()
 	t.terminated = true
+	if t.thread != nil {
+		t.ss.setThreadStatus(t.thread, statusTerminated, "session.thread_status_terminated", nil)
+		return
+	}
 	t.ss.turn = nil
 	clear(t.ss.pending)
 	t.ss.setStatus(statusTerminated)
@@ -416,7 +470,7 @@ func (t *Turn) Emit(typ string, fields map[string]any) string {
 	if !t.live() {
 		return ""
 	}
-	return idOf(t.ss.appendEvent(typ, fields))
+	return idOf(t.record(typ, fields))
 }
 
 // EchoAgent is the default agent script. It thinks, runs Bash

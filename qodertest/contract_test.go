@@ -99,18 +99,7 @@ func kindOf(v any) string {
 // (../testdata/api-contracts.json): every recorded field is there, with the
 // same JSON type. The fake may add documented fields the recordings lack.
 func TestContractShapes(t *testing.T) {
-	data, err := os.ReadFile("../testdata/api-contracts.json")
-	require.NoError(t, err)
-	var routes []struct {
-		Method, Path string
-		Response     json.RawMessage
-	}
-	require.NoError(t, json.Unmarshal(data, &routes))
-	recorded := map[string]json.RawMessage{}
-	for _, r := range routes {
-		recorded[r.Method+" "+r.Path] = r.Response
-	}
-
+	recorded := contractResponses(t)
 	a := newAPI(t, WithAgent(blockingAgent(nil)))
 	got := map[string]json.RawMessage{}
 	call := func(key string, status int, method, path string, body any) map[string]any {
@@ -160,6 +149,67 @@ func TestContractShapes(t *testing.T) {
 	call("GET /environments/{}/work/stats", 200, "GET", w+"/stats", nil)
 	call("POST /environments/{}/work/{}/stop", 200, "POST", w+"/"+id+"/stop", map[string]any{"force": false})
 
+	assertShapes(t, recorded, got)
+}
+
+// TestContractShapes_sessionResourcesAndThreads is TestContractShapes for
+// a session's resources and threads.
+func TestContractShapes_sessionResourcesAndThreads(t *testing.T) {
+	t.Parallel()
+	recorded := contractResponses(t)
+	tm := newTeam(t, func(t *Turn) {
+		t.Delegate("researcher", "answer", func(c *Turn) { c.Say("Thread response") })
+	})
+	got := map[string]json.RawMessage{}
+	call := func(key string, method, path string, body any) map[string]any {
+		r := tm.req(method, path, body)
+		require.Equal(t, 200, r.status, "%s: %s", key, r.body)
+		got[key] = r.body
+		return r.obj(t)
+	}
+	sess := "sessions/" + tm.session
+	res := sess + "/resources/" + call("POST /sessions/{}/resources", "POST", sess+"/resources",
+		map[string]any{"type": "file", "file_id": tm.srv.SeedFile("spec.md", nil), "mount_path": "/data/inputs/spec.md"})["id"].(string)
+	call("GET /sessions/{}/resources/{}", "GET", res, nil)
+	call("GET /sessions/{}/resources", "GET", sess+"/resources", nil)
+	call("DELETE /sessions/{}/resources/{}", "DELETE", res, nil)
+	repo := tm.ok(201, "POST", "sessions", map[string]any{"agent": tm.srv.SeedAgent("a"), "environment_id": tm.srv.SeedEnvironment("e"),
+		"resources": []any{map[string]any{"type": "github_repository", "url": "https://github.com/your-org/your-repo", "authorization_token": "ghp_x",
+			"checkout": map[string]any{"type": "branch", "name": "main"}}}})
+	call("POST /sessions/{}/resources/{}", "POST", "sessions/"+repo["id"].(string)+"/resources/"+repo["resources"].([]any)[0].(map[string]any)["id"].(string),
+		map[string]any{"authorization_token": "ghp_newtoken"})
+
+	tm.run("go")
+	threads := call("GET /sessions/{}/threads", "GET", sess+"/threads", nil)["data"].([]any)
+	child := sess + "/threads/" + threads[1].(map[string]any)["id"].(string)
+	call("GET /sessions/{}/threads/{}", "GET", child, nil)
+	call("GET /sessions/{}/threads/{}/events", "GET", child+"/events?types[]=agent.message", nil)
+	call("POST /sessions/{}/threads/{}/archive", "POST", child+"/archive", nil)
+	assertShapes(t, recorded, got)
+}
+
+// contractResponses reads the recorded response of each route of the
+// contract, by "METHOD /path/{}".
+func contractResponses(t *testing.T) map[string]json.RawMessage {
+	t.Helper()
+	data, err := os.ReadFile("../testdata/api-contracts.json")
+	require.NoError(t, err)
+	var routes []struct {
+		Method, Path string
+		Response     json.RawMessage
+	}
+	require.NoError(t, json.Unmarshal(data, &routes))
+	recorded := map[string]json.RawMessage{}
+	for _, r := range routes {
+		recorded[r.Method+" "+r.Path] = r.Response
+	}
+	return recorded
+}
+
+// assertShapes checks each response in got against the recorded one of
+// its route.
+func assertShapes(t *testing.T, recorded, got map[string]json.RawMessage) {
+	t.Helper()
 	for key, have := range got {
 		t.Run(strings.ReplaceAll(key, "/", "_"), func(t *testing.T) {
 			want, ok := recorded[key]

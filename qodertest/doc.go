@@ -1,11 +1,12 @@
 // Package qodertest is an in-process fake of the Qoder Cloud Agents API,
 // for testing code that uses it without a network or a token.
 //
-// The fake behaves like the real API as documented, not like a stub:
-// environments, agents (with versions), sessions, models, input events,
-// the event history and the SSE stream, files and skills, vaults, memory
-// stores, deployments and their runs, dreams and the self-hosted work
-// queue are all there, with the documented
+// The fake behaves like the real API as documented, not like a stub: it
+// serves every route of the API. Environments, agents (with versions),
+// sessions (with their resources and, for multi-agent sessions, their
+// threads), models, input events, the event history and the SSE stream,
+// files and skills, vaults, memory stores, deployments and their runs,
+// dreams and the self-hosted work queue are all there, with the documented
 // error envelope, both pagination schemes, idempotency keys, validation,
 // the session state machine and stream resumption with Last-Event-ID.
 // All state lives in memory.
@@ -46,6 +47,50 @@
 // [Turn.Emit] for anything else. Cancelling the turn (POST .../cancel or a
 // user.interrupt event) makes later calls no-ops, and the turn ends idle
 // with stop reason cancelled.
+//
+// # Session resources
+//
+// A session keeps the resources it was created with (files, GitHub
+// repositories, memory stores) and the files attached later (POST
+// /sessions/{id}/resources, one file resource; the legacy
+// {"resources":[...]} body answers with the session), in attach order with
+// "sesr_" ids; the list returns them all unless limit (at most 1000) asks
+// for pages. Only a file may be attached mid-session: another type or a
+// missing file_id is a 400 with the API's "resources[0]: ..." messages, an
+// unknown file a 404, a file attached twice or a mount path in use a 409.
+// A repository's authorization_token is kept but never shown; an update
+// may rotate it and change nothing else (400), and only for a repository.
+// A file attached mid-session is mounted where [Turn.ReadFile] reads, and
+// detaching it unmounts it.
+//
+// # Threads
+//
+// A session whose agent has a multiagent roster is a multi-agent session:
+// it gets its coordinator thread when it is created, and its turn starts
+// child threads with [Turn.Delegate], which runs a script of its own as
+// the thread's turn:
+//
+//	srv := qodertest.NewServer(t, qodertest.WithAgent(func(turn *qodertest.Turn) {
+//		_, reply := turn.Delegate("researcher", "Find the bug", func(thread *qodertest.Turn) {
+//			thread.UseTool("Bash", map[string]string{"command": "go test ./..."}, "FAIL: TestParse")
+//			thread.Say("TestParse fails")
+//		})
+//		turn.Say("The researcher says: " + reply)
+//	}))
+//
+// The thread's events carry its session_thread_id: session.thread_created
+// and session.thread_status_running, the task as
+// agent.thread_message_received, the script's events, its last message
+// sent back to the coordinator, and session.thread_status_idle (or
+// session.thread_status_terminated when the script calls
+// [Turn.Terminate]). The session's events and stream hold every thread's
+// events; GET .../threads/{id}/events and .../threads/{id}/stream hold
+// one thread's (the coordinator's are the session's own), with the same
+// paging, delta frames and Last-Event-ID resumption, and a thread's stream
+// ends after its session.thread_status_terminated. A user.interrupt with a
+// child's session_thread_id stops that thread only. Archiving a child
+// thread stops and terminates it; the coordinator cannot be archived
+// (409).
 //
 // # Faults and assertions
 //
@@ -195,6 +240,16 @@
 //     agent and environment when it is created or changed, and its vaults
 //     and resources when a run starts. Archiving keeps a deployment's
 //     status, as recorded. Work items are listed oldest first.
+//   - A session holds at most 500 resources (the limit of a deployment's),
+//     and each file and memory store once. Resources cannot be attached to
+//     or rotated in an archived or terminated session (409), but can be
+//     detached, so that a repository's token can be withdrawn.
+//   - Only sessions of a multiagent agent have threads; others list none.
+//     Threads list oldest first, the coordinator first; before_id is a 400
+//     (thread lists page forward only). A thread's stream takes any event
+//     of the session as its Last-Event-ID. A thread's turn cannot wait for
+//     the client nor start threads of its own. Archiving a thread again
+//     answers it unchanged.
 //   - Files are listed newest first; ids cannot be combined with page or
 //     limit. Uploading a skill whose front matter names an existing skill
 //     adds a version to it (as the guide says of re-uploads); a skill's

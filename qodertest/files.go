@@ -2,7 +2,6 @@ package qodertest
 
 import (
 	"crypto/sha256"
-	"encoding/json"
 	"fmt"
 	"path"
 	"time"
@@ -67,7 +66,7 @@ func (t *Turn) DeliverArtifact(name string, content []byte) string {
 	t.s.stored += f.size
 	t.s.addFile(f)
 	t.prepare()
-	t.ss.appendEvent("agent.artifact_delivered", map[string]any{
+	t.record("agent.artifact_delivered", map[string]any{
 		"file_id": f.id, "original_filename": f.filename, "content_type": f.mimeType, "size": f.size,
 	})
 	return f.id
@@ -95,16 +94,11 @@ func (t *Turn) ReadFile(filePath string) ([]byte, bool) {
 func (t *Turn) mounted(filePath string) ([]byte, bool) {
 	t.s.mu.Lock()
 	defer t.s.mu.Unlock()
-	for _, raw := range t.ss.resources {
-		var r struct {
-			Type      string `json:"type"`
-			FileID    string `json:"file_id"`
-			MountPath string `json:"mount_path"`
-		}
-		if json.Unmarshal(raw, &r) != nil || r.Type != "file" || path.Clean(r.MountPath) != path.Clean(filePath) {
+	for _, r := range t.ss.resources {
+		if r.typ != "file" || path.Clean(r.mountPath()) != path.Clean(filePath) {
 			continue
 		}
-		if f, ok := t.s.files[r.FileID]; ok && f.kept {
+		if f, ok := t.s.files[r.ref]; ok && f.kept {
 			return append([]byte(nil), f.content...), true
 		}
 	}

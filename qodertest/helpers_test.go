@@ -180,17 +180,30 @@ type sse struct {
 // pairs and checks for a 200.
 func (a *api) openStream(sessionID, query string, hdr ...string) *sse {
 	a.t.Helper()
-	s, status, body := a.tryStream(sessionID, query, hdr...)
+	return a.openStreamAt("sessions/"+sessionID+"/events/stream", query, hdr...)
+}
+
+// openStreamAt opens the stream at path, such as a thread's, and checks
+// for a 200.
+func (a *api) openStreamAt(path, query string, hdr ...string) *sse {
+	a.t.Helper()
+	s, status, body := a.tryStreamAt(path, query, hdr...)
 	require.Equal(a.t, 200, status, "stream: %s", body)
 	return s
 }
 
-// tryStream opens a stream; when the status is not 200 it returns the
-// status and body instead.
+// tryStream opens a session's stream; when the status is not 200 it
+// returns the status and body instead.
 func (a *api) tryStream(sessionID, query string, hdr ...string) (*sse, int, []byte) {
 	a.t.Helper()
+	return a.tryStreamAt("sessions/"+sessionID+"/events/stream", query, hdr...)
+}
+
+// tryStreamAt is tryStream for the stream at path.
+func (a *api) tryStreamAt(path, query string, hdr ...string) (*sse, int, []byte) {
+	a.t.Helper()
 	ctx, cancel := context.WithCancel(a.t.Context())
-	u := a.url("sessions/" + sessionID + "/events/stream")
+	u := a.url(path)
 	if query != "" {
 		u += "?" + query
 	}

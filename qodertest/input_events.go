@@ -12,7 +12,7 @@ type input struct {
 	typ    string
 	fields map[string]any // echoed in the log, besides id and type
 	text   string         // text of a user.message
-	ref    string         // tool_use_id or custom_tool_use_id answered
+	ref    string         // tool_use_id or custom_tool_use_id answered, or the thread interrupted
 	allow  bool           // user.tool_confirmation result
 	deny   string         // user.tool_confirmation deny_message
 	result ToolResult     // user.custom_tool_result
@@ -87,7 +87,7 @@ func parseInputEvents(items []json.RawMessage, param string, allowed ...string) 
 				f.fail("type", "system.message must be the last event of the request, and only one is allowed.")
 			}
 		case "user.interrupt":
-			f.str("session_thread_id")
+			in.ref = f.str("session_thread_id")
 		case "user.tool_confirmation":
 			in.ref = f.reqStr("tool_use_id")
 			f.require("result")

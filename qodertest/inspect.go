@@ -104,11 +104,28 @@ func (s *Server) SeedEnvironment(name string) string {
 // SeedAgent creates an agent named name on model "ultimate" with every
 // built-in tool, without a request, and returns its id.
 func (s *Server) SeedAgent(name string) string {
+	return s.seedAgent(name, json.RawMessage("null"))
+}
+
+// SeedCoordinator creates an agent like [Server.SeedAgent] that
+// coordinates a roster of the agents roster (their ids) and itself
+// ("self"), without a request, and returns its id. Its sessions are
+// multi-agent sessions, whose turns start threads with [Turn.Delegate].
+func (s *Server) SeedCoordinator(name string, roster ...string) string {
+	agents := []any{map[string]string{"type": "self"}}
+	for _, id := range roster {
+		agents = append(agents, id)
+	}
+	ma, _ := json.Marshal(map[string]any{"type": "coordinator", "agents": agents})
+	return s.seedAgent(name, ma)
+}
+
+func (s *Server) seedAgent(name string, multiagent json.RawMessage) string {
 	now := time.Now()
 	cfg := agentConfig{
 		name: name, model: json.RawMessage(`"ultimate"`),
 		tools:    []json.RawMessage{json.RawMessage(`{"type":"agent_toolset_20260401"}`)},
-		metadata: map[string]string{}, multiagent: json.RawMessage("null"), version: 1, createdAt: now,
+		metadata: map[string]string{}, multiagent: multiagent, version: 1, createdAt: now,
 	}
 	a := &agent{id: newID("agent_"), createdAt: now, updatedAt: now, versions: []agentConfig{cfg}}
 	s.mu.Lock()

@@ -329,3 +329,26 @@ func (l *resourceList) result() (int, any) {
 	sortEntries(l.entries, l.desc)
 	return http.StatusOK, paginate(l.entries, l.desc, l.page, l.kind)
 }
+
+// sessionList serves the list of the things of kind (such as
+// "session_thread") that the session a request names holds: entries lists
+// them, oldest first. A page holds every item, up to 1000, unless limit
+// asks for fewer.
+func (s *Server) sessionList(c *call, kind string, entries func(*session) []entry) (int, any) {
+	q := c.r.URL.Query()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ss, e := s.sessionByID(c.r.PathValue("id"))
+	if e != nil {
+		return 0, e
+	}
+	tokenKind := kind + "s/" + ss.id
+	pq, e := parsePage(q, 1000, tokenKind, s.resourceResolver(kind))
+	if e != nil {
+		return 0, e
+	}
+	if q.Get("limit") == "" {
+		pq.limit = 1000
+	}
+	return http.StatusOK, paginate(entries(ss), false, pq, tokenKind)
+}

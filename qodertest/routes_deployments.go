@@ -303,9 +303,6 @@ func readDeploymentParams(body []byte, create bool) (*deploymentParams, *apiErro
 		p.schedule = readSchedule(f)
 	}
 	p.resourceParams = readResources(f)
-	if len(p.resourceParams) > 500 {
-		f.fail("resources", "field 'resources' may hold at most 500 resources.")
-	}
 	for _, r := range p.resourceParams {
 		data, _ := json.Marshal(r.body)
 		p.resources = append(p.resources, data)

@@ -49,6 +49,12 @@ func (s *Server) accept(ss *session, inputs []input) ([]json.RawMessage, *apiErr
 				return nil, conflict("Session '%s' is %s; send the next user.message after session.status_idle.", ss.id, ss.status)
 			}
 			message = true
+		case "user.interrupt":
+			if in.ref != "" {
+				if _, e := ss.threadByID(in.ref); e != nil {
+					return nil, e
+				}
+			}
 		case "user.tool_confirmation", "user.custom_tool_result", "user.tool_result":
 			p, ok := ss.pending[in.ref]
 			want := map[string]string{"user.tool_confirmation": "confirm", "user.custom_tool_result": "custom"}[in.typ]
@@ -71,10 +77,19 @@ func (s *Server) accept(ss *session, inputs []input) ([]json.RawMessage, *apiErr
 	}
 	out := make([]json.RawMessage, 0, len(inputs))
 	for _, in := range inputs {
-		out = append(out, ss.appendEvent(in.typ, in.fields))
+		child := ss.childThread(in.ref) // the thread a user.interrupt stops
+		if in.typ != "user.interrupt" {
+			child = nil
+		}
+		out = append(out, ss.appendThreadEvent(child, newID("evt_"), in.typ, in.fields))
 		switch in.typ {
 		case "user.interrupt":
-			s.cancelTurn(ss)
+			if child == nil {
+				s.cancelTurn(ss)
+			} else if c := child.turn; c != nil {
+				c.cancelled = true
+				c.cancel()
+			}
 		case "user.tool_confirmation", "user.custom_tool_result":
 			// An earlier user.interrupt of the batch may have cleared it.
 			if p, ok := ss.pending[in.ref]; ok {
@@ -95,7 +110,8 @@ func (s *Server) accept(ss *session, inputs []input) ([]json.RawMessage, *apiErr
 }
 
 // listEvents lists a session's buffered events (never delta frames),
-// oldest first unless order=desc, filtered by type and processed_at.
+// oldest first unless order=desc, filtered by type and processed_at; on
+// GET /sessions/{id}/threads/{thread}/events, one thread's.
 func (s *Server) listEvents(c *call) (int, any) {
 	q := c.r.URL.Query()
 	desc, e := orderParam(q, "asc")
@@ -109,15 +125,16 @@ func (s *Server) listEvents(c *call) (int, any) {
 	types := queryList(q, "type", "types", "types[]")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ss, e := s.sessionByID(c.r.PathValue("id"))
+	sc, e := s.scopeOf(c.r)
 	if e != nil {
 		return 0, e
 	}
-	kind := "events/" + ss.id + "/" + strconv.FormatBool(desc)
+	ss := sc.ss
+	kind := "events/" + ss.id + "/" + c.r.PathValue("thread") + "/" + strconv.FormatBool(desc)
 	pq, e := parsePage(q, 100, kind, func(param, id string) (int64, *apiError) {
 		i, ok := ss.byID[id]
-		if !ok {
-			return 0, invalid(param, "%s '%s' is not an event of session '%s'.", param, id, ss.id)
+		if !ok || !sc.has(ss.items[i]) {
+			return 0, invalid(param, "%s '%s' is not an event of %s.", param, id, sc.name())
 		}
 		return int64(i), nil
 	})
@@ -126,7 +143,7 @@ func (s *Server) listEvents(c *call) (int, any) {
 	}
 	var entries []entry
 	for i, it := range ss.items {
-		if it.kind != kindEvent || (len(types) > 0 && !slices.Contains(types, it.typ)) || !tf.match(it.at) {
+		if it.kind != kindEvent || !sc.has(it) || (len(types) > 0 && !slices.Contains(types, it.typ)) || !tf.match(it.at) {
 			continue
 		}
 		entries = append(entries, entry{seq: int64(i), id: it.id, value: it.data})

@@ -171,7 +171,8 @@ func (s *Server) usableEnvironment(envID string) (*environment, *apiError) {
 }
 
 // addSession stores a new idle session of agent version cfg in
-// environment envID; s.mu must be held.
+// environment envID, with its coordinator thread when cfg has a
+// multiagent roster; s.mu must be held.
 func (s *Server) addSession(a *agent, cfg *agentConfig, envID string) *session {
 	now := time.Now()
 	ss := newSession()
@@ -183,102 +184,10 @@ func (s *Server) addSession(a *agent, cfg *agentConfig, envID string) *session {
 	ss.metadata, ss.envVars = map[string]string{}, map[string]string{}
 	ss.createdAt, ss.updatedAt = now, now
 	ss.seq = s.register("session", ss.id)
+	s.addCoordinator(ss, cfg)
 	s.sessions[ss.id] = ss
 	s.emitWebhook("session.created", ss.id)
 	return ss
-}
-
-// resourceParam is a validated session resource from a request.
-type resourceParam struct {
-	typ  string
-	ref  string // file_id or memory_store_id
-	body map[string]any
-}
-
-func readResources(f *fields) []resourceParam {
-	items := f.array("resources")
-	var out []resourceParam
-	for i, raw := range items {
-		prefix := fmt.Sprintf("resources[%d]", i)
-		obj, e := asObject(raw, prefix, prefix+": each resource must be an object.")
-		if e != nil {
-			f.err = e
-			return nil
-		}
-		rf := newFields(obj, prefix)
-		rf.require("type")
-		p := resourceParam{typ: rf.strIn("type", "file", "github_repository", "memory_store")}
-		switch p.typ {
-		case "file":
-			rf.only("type", "file_id", "mount_path")
-			p.ref = rf.reqStr("file_id")
-			p.body = map[string]any{"type": "file", "file_id": p.ref, "mount_path": rf.str("mount_path")}
-		case "memory_store":
-			rf.only("type", "memory_store_id", "access", "instructions")
-			p.ref = rf.reqStr("memory_store_id")
-			p.body = memoryStoreResource(rf, p.ref)
-		case "github_repository":
-			rf.only("type", "url", "authorization_token", "mount_path", "checkout")
-			u := rf.reqStr("url")
-			rf.reqStr("authorization_token")
-			mount := rf.str("mount_path")
-			if mount == "" {
-				name := u[strings.LastIndex(u, "/")+1:]
-				mount = "/workspace/" + strings.TrimSuffix(name, ".git")
-			}
-			var checkout any
-			if rf.has("checkout") {
-				cf := newFields(rf.object("checkout"), prefix+".checkout")
-				cf.require("type")
-				switch cf.strIn("type", "branch", "commit") {
-				case "branch":
-					cf.reqStr("name")
-				case "commit":
-					cf.reqStr("sha")
-				}
-				if cf.failed() && !rf.failed() {
-					rf.err = cf.err
-				}
-				checkout = obj["checkout"]
-			}
-			p.body = map[string]any{"type": "github_repository", "url": u, "mount_path": mount, "checkout": checkout}
-		}
-		if rf.failed() {
-			f.err = rf.err
-			return nil
-		}
-		out = append(out, p)
-	}
-	return out
-}
-
-// resolveResources turns resource params into resource objects; s.mu must
-// be held. A file must exist (it is mounted at /mnt/session/uploads/<id>
-// unless the params say where); a memory store must exist and not be
-// archived (see mountMemoryStore).
-func (s *Server) resolveResources(params []resourceParam) ([]json.RawMessage, *apiError) {
-	out := []json.RawMessage{}
-	for _, p := range params {
-		switch p.typ {
-		case "file":
-			if _, e := s.fileByID(p.ref); e != nil {
-				return nil, e
-			}
-			if p.body["mount_path"] == "" {
-				p.body["mount_path"] = defaultMountPath(p.ref)
-			}
-		case "memory_store":
-			if e := s.mountMemoryStore(p); e != nil {
-				return nil, e
-			}
-		}
-		now := timestamp(time.Now())
-		p.body["id"] = newID("sesrsc_")
-		p.body["created_at"], p.body["updated_at"] = now, now
-		data, _ := json.Marshal(p.body)
-		out = append(out, data)
-	}
-	return out, nil
 }
 
 var (

@@ -176,6 +176,14 @@ func (s *Server) routes() {
 	h("POST sessions/{id}/archive", s.archiveSession)
 	h("DELETE sessions/{id}", s.deleteSession)
 	h("POST sessions/{id}/cancel", s.cancelSession)
+	h("GET sessions/{id}/resources", s.listSessionResources)
+	h("POST sessions/{id}/resources", s.addSessionResource)
+	h("GET sessions/{id}/resources/{resource}", s.getSessionResource)
+	h("POST sessions/{id}/resources/{resource}", s.updateSessionResource)
+	h("DELETE sessions/{id}/resources/{resource}", s.deleteSessionResource)
+	h("GET sessions/{id}/threads", s.listThreads)
+	h("GET sessions/{id}/threads/{thread}", s.getThread)
+	h("POST sessions/{id}/threads/{thread}/archive", s.archiveThread)
 
 	form := func(pattern string, fn formHandler, keep bool) {
 		method, path, _ := strings.Cut(pattern, " ")
@@ -256,6 +264,8 @@ func (s *Server) routes() {
 	h("POST sessions/{id}/events", s.sendEvents)
 	h("GET sessions/{id}/events", s.listEvents)
 	s.mux.HandleFunc("GET "+BasePath+"sessions/{id}/events/stream", s.stream)
+	h("GET sessions/{id}/threads/{thread}/events", s.listEvents)
+	s.mux.HandleFunc("GET "+BasePath+"sessions/{id}/threads/{thread}/stream", s.stream)
 }
 
 // nextSeq returns the next creation sequence number; s.mu must be held.

@@ -28,15 +28,14 @@ type session struct {
 	title         string
 	metadata      map[string]string
 	envVars       map[string]string
-	resources     []json.RawMessage
+	resources     []*sessionResource // in attach order
 	vaultIDs      []string
 	budget        json.RawMessage
 	deploymentID  string // the deployment whose run made the session
 	status        string
 	stopReason    string // type of the last idle stop_reason
 	credits       float64
-	active        time.Duration
-	runningSince  time.Time
+	work          activity
 	archivedAt    time.Time
 	createdAt     time.Time
 	updatedAt     time.Time
@@ -51,6 +50,10 @@ type session struct {
 
 	turn    *Turn               // the running or paused turn, if any
 	pending map[string]*pending // tool uses awaiting the client, by event id
+
+	// threads are the session's threads, in creation order: none for a
+	// single agent, the coordinator first for a multi-agent session.
+	threads []*thread
 
 	// onEvent, when set, sees every buffered event as it is appended
 	// (with s.mu held): a deployment run or a dream follows its session
@@ -69,11 +72,12 @@ const (
 
 // item is one entry of a session's timeline.
 type item struct {
-	kind itemKind
-	id   string          // event id (of the final event for frames)
-	typ  string          // event type (the previewed type for frames)
-	data json.RawMessage // the SSE data
-	at   time.Time
+	kind   itemKind
+	id     string          // event id (of the final event for frames)
+	thread string          // the child thread it belongs to; "" for the session's own (the coordinator's)
+	typ    string          // event type (the previewed type for frames)
+	data   json.RawMessage // the SSE data
+	at     time.Time
 }
 
 func newSession() *session {
@@ -94,15 +98,16 @@ func (ss *session) notify() {
 
 // appendEvent adds a buffered event with a new id and returns its JSON.
 func (ss *session) appendEvent(typ string, fields map[string]any) json.RawMessage {
-	return ss.appendEventID(newID("evt_"), typ, fields)
+	return ss.appendEventIn("", newID("evt_"), typ, fields)
 }
 
-// appendEventID adds a buffered event with the given id.
-func (ss *session) appendEventID(id, typ string, fields map[string]any) json.RawMessage {
+// appendEventIn adds a buffered event with the given id that belongs to
+// thread ("" for the session's own events).
+func (ss *session) appendEventIn(thread, id, typ string, fields map[string]any) json.RawMessage {
 	now := time.Now()
 	data := eventJSON(id, typ, fields, now)
 	ss.byID[id] = len(ss.items)
-	ss.items = append(ss.items, item{kind: kindEvent, id: id, typ: typ, data: data, at: now})
+	ss.items = append(ss.items, item{kind: kindEvent, id: id, thread: thread, typ: typ, data: data, at: now})
 	ss.notify()
 	if ss.onEvent != nil {
 		ss.onEvent(typ, fields)
@@ -110,16 +115,18 @@ func (ss *session) appendEventID(id, typ string, fields map[string]any) json.Raw
 	return data
 }
 
-// appendStart adds the event_start frame of message id, of type typ.
-func (ss *session) appendStart(id, typ string) {
+// appendStart adds the event_start frame of message id, of type typ, in
+// thread.
+func (ss *session) appendStart(thread, id, typ string) {
 	data, _ := json.Marshal(map[string]any{"type": "event_start", "event": map[string]string{"id": id, "type": typ}})
 	ss.started[id] = len(ss.items)
-	ss.items = append(ss.items, item{kind: kindStart, id: id, typ: typ, data: data, at: time.Now()})
+	ss.items = append(ss.items, item{kind: kindStart, id: id, thread: thread, typ: typ, data: data, at: time.Now()})
 	ss.notify()
 }
 
-// appendDelta adds an event_delta frame with text for message id.
-func (ss *session) appendDelta(id, typ, text string) {
+// appendDelta adds an event_delta frame with text for message id, in
+// thread.
+func (ss *session) appendDelta(thread, id, typ, text string) {
 	data, _ := json.Marshal(map[string]any{
 		"type":     "event_delta",
 		"event_id": id,
@@ -129,7 +136,7 @@ func (ss *session) appendDelta(id, typ, text string) {
 		},
 	})
 	ss.started[id] = len(ss.items)
-	ss.items = append(ss.items, item{kind: kindDelta, id: id, typ: typ, data: data, at: time.Now()})
+	ss.items = append(ss.items, item{kind: kindDelta, id: id, thread: thread, typ: typ, data: data, at: time.Now()})
 	ss.notify()
 }
 
@@ -157,15 +164,43 @@ func eventJSON(id, typ string, fields map[string]any, at time.Time) json.RawMess
 // setStatus moves the session to status, keeping active time.
 func (ss *session) setStatus(status string) {
 	now := time.Now()
-	busy := func(s string) bool { return s == statusRunning || s == statusCanceling || s == statusRescheduling }
-	if busy(ss.status) && !busy(status) {
-		ss.active += now.Sub(ss.runningSince)
-	} else if !busy(ss.status) && busy(status) {
-		ss.runningSince = now
-	}
+	ss.work.change(ss.status, status, now)
 	ss.status = status
 	ss.updatedAt = now
 }
+
+// activity keeps the working time of a session or a thread.
+type activity struct {
+	active time.Duration // working time before since
+	since  time.Time     // when the current working spell began
+}
+
+// busy reports whether status counts as working time.
+func busy(status string) bool {
+	return status == statusRunning || status == statusCanceling || status == statusRescheduling
+}
+
+// change records a move from status from to status to at now.
+func (a *activity) change(from, to string, now time.Time) {
+	if busy(from) && !busy(to) {
+		a.active += now.Sub(a.since)
+	} else if !busy(from) && busy(to) {
+		a.since = now
+	}
+}
+
+// seconds is the working time up to now, in seconds to one decimal, of
+// something now in status.
+func (a activity) seconds(status string, now time.Time) float64 {
+	d := a.active
+	if busy(status) {
+		d += now.Sub(a.since)
+	}
+	return tenths(d)
+}
+
+// tenths is d in seconds, rounded to one decimal.
+func tenths(d time.Duration) float64 { return math.Round(d.Seconds()*10) / 10 }
 
 // sessionJSON is the wire form, in the recorded key order.
 type sessionJSON struct {
@@ -200,11 +235,6 @@ type sessionUsage struct {
 
 func (ss *session) wire() sessionJSON {
 	now := time.Now()
-	active := ss.active
-	if ss.status == statusRunning || ss.status == statusCanceling || ss.status == statusRescheduling {
-		active += now.Sub(ss.runningSince)
-	}
-	round := func(d time.Duration) float64 { return math.Round(d.Seconds()*10) / 10 }
 	vaults := ss.vaultIDs
 	if vaults == nil {
 		vaults = []string{}
@@ -216,9 +246,9 @@ func (ss *session) wire() sessionJSON {
 	return sessionJSON{
 		ID: ss.id, Type: "session", Agent: ss.agent, EnvironmentID: ss.environmentID,
 		Title: ss.title, Status: ss.status, Metadata: ss.metadata,
-		EnvironmentVariables: ss.envVars, Resources: nonNil(ss.resources), VaultIDs: vaults,
+		EnvironmentVariables: ss.envVars, Resources: resourcesJSON(ss.resources), VaultIDs: vaults,
 		DeploymentID: deployment, OutcomeEvaluations: []any{},
-		Stats:      sessionStats{ActiveSeconds: round(active), DurationSeconds: round(now.Sub(ss.createdAt))},
+		Stats:      sessionStats{ActiveSeconds: ss.work.seconds(ss.status, now), DurationSeconds: tenths(now.Sub(ss.createdAt))},
 		Budget:     ss.budget,
 		ArchivedAt: nullTime(ss.archivedAt),
 		CreatedAt:  timestamp(ss.createdAt), UpdatedAt: timestamp(ss.updatedAt),

@@ -16,7 +16,72 @@ type frame struct {
 	terminal  bool // the stream ends after it
 }
 
-// stream serves GET /sessions/{id}/events/stream.
+// scope is what a stream or an event list shows: a whole session, or one
+// of its threads.
+type scope struct {
+	ss *session
+	th *thread // nil: the whole session
+}
+
+// scopeOf looks up the session, and on thread routes the thread, that a
+// request names; s.mu must be held.
+func (s *Server) scopeOf(r *http.Request) (scope, *apiError) {
+	ss, e := s.sessionByID(r.PathValue("id"))
+	if e != nil {
+		return scope{}, e
+	}
+	sc := scope{ss: ss}
+	if id := r.PathValue("thread"); id != "" {
+		sc.th, e = ss.threadByID(id)
+	}
+	return sc, e
+}
+
+// has reports whether it belongs to the scope: a session has every item,
+// a child thread its own, and the coordinator the session's own.
+func (sc scope) has(it item) bool {
+	switch {
+	case sc.th == nil:
+		return true
+	case sc.th.parent == "":
+		return it.thread == ""
+	}
+	return it.thread == sc.th.id
+}
+
+// ends reports whether it is an event after which the scope has no more:
+// the session's end, or the thread's.
+func (sc scope) ends(it item) bool {
+	if it.kind != kindEvent {
+		return false
+	}
+	switch it.typ {
+	case "session.status_terminated", "session.deleted":
+		return true
+	case "session.thread_status_terminated":
+		return sc.th != nil && it.thread == sc.th.id
+	}
+	return false
+}
+
+// ended reports whether the scope will have no more events.
+func (sc scope) ended() bool {
+	if sc.ss.deleted || sc.ss.status == statusTerminated {
+		return true
+	}
+	return sc.th != nil && sc.th.parent != "" && sc.th.status == statusTerminated
+}
+
+// name is how messages name the scope.
+func (sc scope) name() string {
+	if sc.th != nil {
+		return "thread '" + sc.th.id + "'"
+	}
+	return "session '" + sc.ss.id + "'"
+}
+
+// stream serves GET /sessions/{id}/events/stream and, for one thread's
+// events, GET /sessions/{id}/threads/{thread}/stream.
 //
 // Without Last-Event-ID it starts at the live tail. With it, it replays
 // what came after that event, then goes live; the id must be an event of
@@ -27,7 +92,9 @@ type frame struct {
 // cursor is a finished delta-streamed message and this connection asks for
 // its deltas, that final event is replayed too (the client may have seen
 // only its deltas, which carry the same id). The stream ends after
-// session.status_terminated or session.deleted.
+// session.status_terminated or session.deleted, and a thread's after its
+// session.thread_status_terminated. A thread's stream takes any event of
+// the session as its Last-Event-ID.
 func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	ri := info(r)
 	q := r.URL.Query()
@@ -46,13 +113,14 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	lastID := strings.TrimSpace(r.Header.Get("Last-Event-ID"))
 
 	s.mu.Lock()
-	ss, e := s.sessionByID(r.PathValue("id"))
+	sc, e := s.scopeOf(r)
+	ss := sc.ss
 	var pos int
 	if e == nil {
 		pos, e = ss.resumeAt(lastID, deltas)
 	}
 	replayEnd := 0
-	if ss != nil {
+	if e == nil {
 		replayEnd = len(ss.items)
 	}
 	s.mu.Unlock()
@@ -90,9 +158,11 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		var frames []frame
 		for ; pos < len(ss.items); pos++ {
 			it := ss.items[pos]
-			terminal := it.kind == kindEvent && (it.typ == "session.status_terminated" || it.typ == "session.deleted")
+			terminal := sc.ends(it)
 			switch {
-			case terminal:
+			case terminal: // the session's end reaches its threads' streams too
+			case !sc.has(it):
+				continue
 			case len(types) > 0 && !types[it.typ]:
 				continue
 			case it.kind != kindEvent && !deltas[it.typ]:
@@ -111,7 +181,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 			}
 			frames = append(frames, frame{id: it.id, event: name, data: it.data, terminal: terminal})
 		}
-		ended := ss.deleted || ss.status == statusTerminated
+		ended := sc.ended()
 		wake := ss.wake
 		s.mu.Unlock()
 
