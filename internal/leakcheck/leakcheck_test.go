@@ -9,17 +9,18 @@ import (
 )
 
 func TestWaitReturnsOnceGoroutinesEnd(t *testing.T) {
-	base := runtime.NumGoroutine()
-	release := make(chan struct{})
-	go func() { <-release }()
+	defer func(f func() int) { numGoroutine = f }(numGoroutine)
+	const base = 10
+	running := base + 1 // one goroutine too many, until the third tidy ends it
+	numGoroutine = func() int { return running }
 	tidied := 0
 	Wait(t, base, func() {
 		tidied++
 		if tidied == 3 {
-			close(release)
+			running = base
 		}
 	})
-	assert.GreaterOrEqual(t, tidied, 3, "Wait keeps polling until the goroutine ended")
+	assert.Equal(t, 3, tidied, "Wait polls until the count is back to base, and no longer")
 }
 
 // fakeT records a failure instead of ending the test.
@@ -39,8 +40,12 @@ func TestWaitFailsOnALeak(t *testing.T) {
 	timeout = 50 * time.Millisecond
 	block := make(chan struct{})
 	defer close(block)
+	// Three goroutines that outlive Wait: the count stays above base even
+	// if a goroutine of the test framework ends meanwhile.
 	base := runtime.NumGoroutine()
-	go func() { <-block }()
+	for range 3 {
+		go func() { <-block }()
+	}
 	ft := &fakeT{TB: t}
 	done := make(chan struct{})
 	go func() {
