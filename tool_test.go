@@ -483,7 +483,7 @@ func TestRunToolCallsAreSequentialByDefault(t *testing.T) {
 	})
 	require.NoError(t, err)
 	_, results, _ := runToolUses(t, []toolUse{{"first", `{}`}, {"second", `{}`}},
-		WithTools(first, second), WithToolTimeout(50*time.Millisecond))
+		WithTools(first, second), WithToolTimeout(250*time.Millisecond))
 	assert.Equal(t, true, results[0]["is_error"])
 	assert.NotEqual(t, "overlapped", resultText(results[0]))
 	assert.Equal(t, "second", resultText(results[1]))
@@ -514,9 +514,9 @@ func TestRunToolTimeout(t *testing.T) {
 			require.NoError(t, err)
 
 			_, results, f := runToolUses(t, []toolUse{{"stuck", `{}`}, {"heeds", `{}`}, {"quick", `{}`}},
-				WithTools(stuck, heeds, quick), WithToolConcurrency(concurrency), WithToolTimeout(50*time.Millisecond))
+				WithTools(stuck, heeds, quick), WithToolConcurrency(concurrency), WithToolTimeout(250*time.Millisecond))
 			assert.Equal(t, true, results[0]["is_error"])
-			assert.Equal(t, "tool stuck did not answer within 50ms", resultText(results[0]))
+			assert.Equal(t, "tool stuck did not answer within 250ms", resultText(results[0]))
 			assert.Equal(t, true, results[1]["is_error"])
 			assert.True(t, deadline.Load(), "the handler's context has the deadline")
 			assert.NotContains(t, results[2], "is_error")
