@@ -44,10 +44,16 @@
 //	{"read_file": "/mnt/session/uploads/notes.txt"}     a Read of a file mounted in the session
 //	{"deliver_artifact": {"name": "summary.md", "content": "..."}}
 //	                                                    agent.artifact_delivered, a file the client can download
+//	{"delegate": {"agent": "self", "task": "...", "steps": [...]}}
+//	                                                    a thread of a multi-agent session runs the steps
 //
-// In texts, {{text}} stands for the user's message and {{result}} for the
-// last custom tool result, after a confirmation its deny message, or
-// after read_file the file's text.
+// In texts, {{text}} stands for the user's message (in a thread's steps,
+// its task) and {{result}} for the last custom tool result, after a
+// confirmation its deny message, after read_file the file's text, or after
+// delegate the thread's reply. A delegate step needs a session whose agent
+// has a multiagent roster ("self", or a roster agent's name or id), and
+// its steps cannot wait for the client (custom_tool, confirm) or delegate
+// again.
 package main
 
 import (

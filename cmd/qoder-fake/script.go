@@ -62,6 +62,18 @@ type scriptStep struct {
 	// DeliverArtifact delivers a file the client can download
 	// (agent.artifact_delivered).
 	DeliverArtifact *scriptArtifact `json:"deliver_artifact,omitempty"`
+	// Delegate runs steps in a new thread of a multi-agent session;
+	// {{result}} becomes the thread's reply.
+	Delegate *scriptDelegate `json:"delegate,omitempty"`
+}
+
+// scriptDelegate is work a coordinator hands to a thread: the roster
+// entry that does it ("self", or an agent's name or id), the task (the
+// thread's {{text}}) and the thread's own steps.
+type scriptDelegate struct {
+	Agent string       `json:"agent"`
+	Task  string       `json:"task"`
+	Steps []scriptStep `json:"steps"`
 }
 
 // scriptArtifact is a file the agent delivers: its name and its text.
@@ -144,13 +156,34 @@ func parseScript(r io.Reader) (*script, error) {
 		if len(turn.Steps) == 0 {
 			return nil, fmt.Errorf("turns[%d]: no steps", i)
 		}
-		for j, step := range turn.Steps {
-			if err := step.check(); err != nil {
-				return nil, fmt.Errorf("turns[%d].steps[%d]: %w", i, j, err)
-			}
+		if err := checkSteps(turn.Steps, false); err != nil {
+			return nil, fmt.Errorf("turns[%d].%w", i, err)
 		}
 	}
 	return &s, nil
+}
+
+// checkSteps checks each step; a thread's steps (inThread) cannot wait for
+// the client or start threads of their own.
+func checkSteps(steps []scriptStep, inThread bool) error {
+	for j, step := range steps {
+		err := step.check()
+		switch {
+		case err != nil:
+		case inThread && (step.CustomTool != nil || step.Confirm != nil):
+			err = errors.New("a thread cannot wait for the client: no custom_tool or confirm in delegate steps")
+		case inThread && step.Delegate != nil:
+			err = errors.New("a thread starts no threads: no delegate in delegate steps")
+		case step.Delegate != nil:
+			if e := checkSteps(step.Delegate.Steps, true); e != nil {
+				err = fmt.Errorf("delegate.%w", e)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("steps[%d]: %w", j, err)
+		}
+	}
+	return nil
 }
 
 // check reports a step that does not do exactly one thing, or does it
@@ -158,16 +191,19 @@ func parseScript(r io.Reader) (*script, error) {
 func (st *scriptStep) check() error {
 	actions := 0
 	for _, set := range []bool{st.Think, st.Say != nil, st.Deltas != nil, st.Tool != nil, st.CustomTool != nil,
-		st.Confirm != nil, st.Error != nil, st.Wait > 0, st.Terminate, st.ReadFile != "", st.DeliverArtifact != nil} {
+		st.Confirm != nil, st.Error != nil, st.Wait > 0, st.Terminate, st.ReadFile != "", st.DeliverArtifact != nil, st.Delegate != nil} {
 		if set {
 			actions++
 		}
 	}
 	if actions != 1 {
-		return errors.New("a step does exactly one of think, say, deltas, tool, custom_tool, confirm, error, wait, terminate, read_file, deliver_artifact")
+		return errors.New("a step does exactly one of think, say, deltas, tool, custom_tool, confirm, error, wait, terminate, read_file, deliver_artifact, delegate")
 	}
 	if a := st.DeliverArtifact; a != nil && a.Name == "" {
 		return errors.New("deliver_artifact: name is required")
+	}
+	if d := st.Delegate; d != nil && (d.Agent == "" || d.Task == "" || len(d.Steps) == 0) {
+		return errors.New("delegate: agent, task and steps are required")
 	}
 	if st.Interval > 0 && st.Deltas == nil {
 		return errors.New("interval goes with deltas")
@@ -250,6 +286,10 @@ func play(turn *qodertest.Turn, steps []scriptStep) {
 			result = string(content)
 		case st.DeliverArtifact != nil:
 			turn.DeliverArtifact(st.DeliverArtifact.Name, []byte(fill(st.DeliverArtifact.Content)))
+		case st.Delegate != nil:
+			_, result = turn.Delegate(st.Delegate.Agent, fill(st.Delegate.Task), func(thread *qodertest.Turn) {
+				play(thread, st.Delegate.Steps)
+			})
 		}
 		if turn.Cancelled() {
 			return

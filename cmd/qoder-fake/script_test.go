@@ -32,6 +32,13 @@ func TestParseScriptErrors(t *testing.T) {
 		{"bad duration", `{"turns":[{"steps":[{"wait":"soon"}]}]}`, "invalid duration"},
 		{"negative duration", `{"turns":[{"steps":[{"wait":"-1s"}]}]}`, "negative"},
 		{"trailing value", `{"turns":[{"steps":[{"think":true}]}]} {}`, "more than one JSON value"},
+		{"delegate without task", `{"turns":[{"steps":[{"delegate":{"agent":"self","steps":[{"say":"x"}]}}]}]}`, "delegate: agent, task and steps are required"},
+		{"delegate without steps", `{"turns":[{"steps":[{"delegate":{"agent":"self","task":"t"}}]}]}`, "delegate: agent, task and steps are required"},
+		{"thread waits for the client", `{"turns":[{"steps":[{"delegate":{"agent":"self","task":"t","steps":[{"say":"a"},{"custom_tool":{"name":"x"}}]}}]}]}`,
+			"turns[0].steps[0]: delegate.steps[1]: a thread cannot wait for the client"},
+		{"thread delegates", `{"turns":[{"steps":[{"delegate":{"agent":"self","task":"t","steps":[{"delegate":{"agent":"self","task":"u","steps":[{"say":"a"}]}}]}}]}]}`,
+			"a thread starts no threads"},
+		{"bad step in a thread", `{"turns":[{"steps":[{"delegate":{"agent":"self","task":"t","steps":[{}]}}]}]}`, "delegate.steps[0]: a step does exactly one of"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -60,6 +67,13 @@ const testScript = `{
     {"match": "fail", "steps": [{"error": {"type": "model_overloaded_error", "message": "Overloaded", "retry_status": "terminal"}}]},
     {"match": "bye", "steps": [{"say": "Bye."}, {"terminate": true}, {"say": "never said"}]},
     {"match": "long", "steps": [{"say": "Working."}, {"wait": "1h"}, {"say": "never said"}]},
+    {"match": "delegate", "steps": [
+      {"delegate": {"agent": "researcher", "task": "look for the bug", "steps": [
+        {"tool": {"name": "Bash", "input": {"command": "grep -rn bug ."}, "output": "parse.go:12: bug"}},
+        {"say": "Found it in parse.go (asked: {{text}})"}
+      ]}},
+      {"say": "The researcher says: {{result}}"}
+    ]},
     {"match": "summarise", "steps": [
       {"read_file": "/mnt/notes.txt"},
       {"deliver_artifact": {"name": "summary.md", "content": "# Notes\n{{result}}"}},
@@ -186,6 +200,25 @@ func TestScriptAgent(t *testing.T) {
 		content, ok := srv.FileContent(artifact.FileID)
 		require.True(t, ok)
 		assert.Equal(t, "# Notes\nmilk", string(content))
+	})
+
+	t.Run("a thread does the work", func(t *testing.T) {
+		t.Parallel()
+		lead := srv.SeedCoordinator("lead", srv.SeedAgent("researcher"))
+		id := srv.SeedSession(lead, envID)
+		turn, err := client.Sessions.Run(ctx, id, "delegate the research")
+		require.NoError(t, err)
+		assert.Equal(t, "The researcher says: Found it in parse.go (asked: look for the bug)", turn.Text())
+		threads, err := client.Sessions.Threads.List(ctx, id, nil)
+		require.NoError(t, err)
+		require.Len(t, threads.Data, 2, "the coordinator and the researcher's thread")
+		events, err := client.Sessions.Threads.ListEvents(ctx, id, threads.Data[1].ID, nil)
+		require.NoError(t, err)
+		var types []string
+		for _, ev := range events.Data {
+			types = append(types, ev.EventType())
+		}
+		assert.Contains(t, types, "agent.tool_use", "the thread's own steps ran in the thread")
 	})
 
 	t.Run("no match: the echo agent", func(t *testing.T) {
