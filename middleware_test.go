@@ -176,6 +176,9 @@ func TestMiddleware_brokenContract(t *testing.T) {
 		{"a nil request to next", func(_ *http.Request, next func(*http.Request) (*http.Response, error)) (*http.Response, error) {
 			return next(nil)
 		}, "middleware passed a nil request to next"},
+		{"a panic that shows the headers", func(req *http.Request, _ func(*http.Request) (*http.Response, error)) (*http.Response, error) {
+			panic("bad request: " + req.Header.Get("Authorization"))
+		}, "middleware panicked: bad request: Bearer [redacted]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -207,6 +210,7 @@ func TestMiddleware_brokenContract(t *testing.T) {
 				assert.ErrorIs(t, err, ErrMiddleware, name)
 				assert.ErrorContains(t, err, tt.want, name)
 				assert.LessOrEqual(t, hits.Load(), int32(1), "%s: not retried", name)
+				assert.NotContains(t, err.Error(), testToken, "%s: the token stays out of the error", name)
 				if strings.Contains(tt.name, "with an error") {
 					assert.ErrorIs(t, err, panicErr, "%s: the panic's error is wrapped", name)
 				}
