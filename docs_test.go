@@ -111,3 +111,61 @@ func TestRunDocSaysWhatCancelDoes(t *testing.T) {
 		assert.Contains(t, strings.Join(strings.Fields(doc), " "), want)
 	}
 }
+
+// TestDocsNameOnlyWhatExists checks that every qoder.Name and
+// qodertest.Name in the Go code of README.md and examples/README.md is an
+// exported identifier of that package, so that a rename cannot leave the
+// docs behind. Methods and fields (qoder.Name.Method) are checked as far
+// as their first name.
+func TestDocsNameOnlyWhatExists(t *testing.T) {
+	t.Parallel()
+	exported := map[string]map[string]bool{
+		"qoder":     packageNames(t, "."),
+		"qodertest": packageNames(t, "qodertest"),
+	}
+	ref := regexp.MustCompile(`\b(qoder|qodertest)\.([A-Z]\w*)`)
+	for _, file := range []string{"README.md", "examples/README.md", "CONTRIBUTING.md"} {
+		data, err := os.ReadFile(file)
+		require.NoError(t, err)
+		for _, m := range ref.FindAllStringSubmatch(string(data), -1) {
+			assert.True(t, exported[m[1]][m[2]], "%s names %s.%s, which %s does not export", file, m[1], m[2], m[1])
+		}
+	}
+}
+
+// packageNames returns the exported top-level names declared in the
+// non-test Go files of dir.
+func packageNames(t *testing.T, dir string) map[string]bool {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	names := map[string]bool{}
+	fset := token.NewFileSet()
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".go") || strings.HasSuffix(e.Name(), "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, dir+"/"+e.Name(), nil, parser.SkipObjectResolution)
+		require.NoError(t, err)
+		for _, decl := range f.Decls {
+			switch d := decl.(type) {
+			case *ast.FuncDecl:
+				if d.Recv == nil && d.Name.IsExported() {
+					names[d.Name.Name] = true
+				}
+			case *ast.GenDecl:
+				for _, spec := range d.Specs {
+					switch s := spec.(type) {
+					case *ast.TypeSpec:
+						names[s.Name.Name] = s.Name.IsExported()
+					case *ast.ValueSpec:
+						for _, n := range s.Names {
+							names[n.Name] = n.IsExported()
+						}
+					}
+				}
+			}
+		}
+	}
+	return names
+}
