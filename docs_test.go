@@ -137,16 +137,8 @@ func TestDocsNameOnlyWhatExists(t *testing.T) {
 // non-test Go files of dir.
 func packageNames(t *testing.T, dir string) map[string]bool {
 	t.Helper()
-	entries, err := os.ReadDir(dir)
-	require.NoError(t, err)
 	names := map[string]bool{}
-	fset := token.NewFileSet()
-	for _, e := range entries {
-		if !strings.HasSuffix(e.Name(), ".go") || strings.HasSuffix(e.Name(), "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, dir+"/"+e.Name(), nil, parser.SkipObjectResolution)
-		require.NoError(t, err)
+	for _, f := range parsePackage(t, dir) {
 		for _, decl := range f.Decls {
 			switch d := decl.(type) {
 			case *ast.FuncDecl:
@@ -168,4 +160,116 @@ func packageNames(t *testing.T, dir string) map[string]bool {
 		}
 	}
 	return names
+}
+
+// TestREADMEResourcesTable checks the README's table of services: every
+// client.Service path exists, every method it lists is a method of that
+// service, and every exported method of each service is listed.
+func TestREADMEResourcesTable(t *testing.T) {
+	t.Parallel()
+	_, table, ok := strings.Cut(readme(t), "## Resources\n")
+	require.True(t, ok)
+	table, _, _ = strings.Cut(table, "\n\n")
+	fields, methods := packageTypes(t, ".")
+	row := regexp.MustCompile("^\\| `client\\.([A-Za-z.]+)` \\| (.+?) \\| `")
+	method := regexp.MustCompile("`([A-Z][A-Za-z]*)")
+	rows := 0
+	for _, line := range strings.Split(table, "\n") {
+		m := row.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		rows++
+		typ := "Client"
+		for _, name := range strings.Split(m[1], ".") {
+			next, ok := fields[typ][name]
+			require.True(t, ok, "client.%s: %s has no field %s", m[1], typ, name)
+			typ = next
+		}
+		listed := map[string]bool{}
+		for _, mm := range method.FindAllStringSubmatch(m[2], -1) {
+			if mm[1] == "ErrConflict" || mm[1] == "Version" {
+				continue // named in a remark, not a method
+			}
+			listed[mm[1]] = true
+			assert.True(t, methods[typ][mm[1]], "client.%s: %s has no method %s", m[1], typ, mm[1])
+		}
+		for name := range methods[typ] {
+			assert.True(t, listed[name], "client.%s: the table does not list %s.%s", m[1], typ, name)
+		}
+	}
+	assert.Greater(t, rows, 20, "the table was read")
+}
+
+// packageTypes returns, for the non-test Go files of dir, each struct
+// type's exported pointer fields (name to the type pointed at) and each
+// type's exported methods.
+func packageTypes(t *testing.T, dir string) (fields map[string]map[string]string, methods map[string]map[string]bool) {
+	t.Helper()
+	fields, methods = map[string]map[string]string{}, map[string]map[string]bool{}
+	for _, f := range parsePackage(t, dir) {
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.TypeSpec:
+				st, ok := n.Type.(*ast.StructType)
+				if !ok {
+					return false
+				}
+				for _, field := range st.Fields.List {
+					star, ok := field.Type.(*ast.StarExpr)
+					if !ok {
+						continue
+					}
+					ident, ok := star.X.(*ast.Ident)
+					if !ok {
+						continue
+					}
+					for _, name := range field.Names {
+						if name.IsExported() {
+							if fields[n.Name.Name] == nil {
+								fields[n.Name.Name] = map[string]string{}
+							}
+							fields[n.Name.Name][name.Name] = ident.Name
+						}
+					}
+				}
+				return false
+			case *ast.FuncDecl:
+				if n.Recv == nil || !n.Name.IsExported() {
+					return false
+				}
+				recv := n.Recv.List[0].Type
+				if star, ok := recv.(*ast.StarExpr); ok {
+					recv = star.X
+				}
+				if ident, ok := recv.(*ast.Ident); ok {
+					if methods[ident.Name] == nil {
+						methods[ident.Name] = map[string]bool{}
+					}
+					methods[ident.Name][n.Name.Name] = true
+				}
+				return false
+			}
+			return true
+		})
+	}
+	return fields, methods
+}
+
+// parsePackage parses the non-test Go files of dir.
+func parsePackage(t *testing.T, dir string) []*ast.File {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	fset := token.NewFileSet()
+	var files []*ast.File
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".go") || strings.HasSuffix(e.Name(), "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, dir+"/"+e.Name(), nil, parser.SkipObjectResolution)
+		require.NoError(t, err)
+		files = append(files, f)
+	}
+	return files
 }
