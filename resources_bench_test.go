@@ -49,6 +49,33 @@ func BenchmarkAgentsGet(b *testing.B) {
 	}
 }
 
+// BenchmarkAgentsGetMiddleware is BenchmarkAgentsGet through one
+// middleware that reads the request's RequestInfo: what the hook costs.
+func BenchmarkAgentsGetMiddleware(b *testing.B) {
+	srv := benchAgentServer(b)
+	var routes atomic.Int64
+	mw := func(req *http.Request, next func(*http.Request) (*http.Response, error)) (*http.Response, error) {
+		if info, ok := RequestInfoFromContext(req.Context()); ok && info.Route != "" {
+			routes.Add(1)
+		}
+		return next(req)
+	}
+	client, err := NewClient(WithToken(testToken), WithBaseURL(srv.URL), WithMiddleware(mw))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := b.Context()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := client.Agents.Get(ctx, testAgentID); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if routes.Load() == 0 {
+		b.Fatal("the middleware saw no route")
+	}
+}
+
 // BenchmarkAgentsGetBaseline does the same GET with plain net/http and
 // json.NewDecoder into the same Agent struct: the floor the client's
 // request path adds to.
