@@ -5,9 +5,12 @@ import "time"
 // WithClock sets the fake's clock: now is called whenever the fake needs
 // the time of day (default time.Now). Use it to pin the time, for example
 // for output that does not change from run to run; [Server.Advance] moves
-// the fake's time on from there. The clock governs deployments and their
-// runs, dreams and the work queue (timestamps, schedules, leases and
-// reclaims); the other resources stamp real time.
+// the fake's time on from there. The clock stamps every resource and
+// event (created_at, updated_at, archived_at, processed_at, ...), times
+// presigned download URLs, and drives deployments' schedules, work leases
+// and reclaims. Real time still measures what a client's wall clock
+// checks: webhook signatures, idempotency key lifetimes, and the delays
+// and latencies injected with the fault options.
 func WithClock(now func() time.Time) Option {
 	return func(c *config) { c.now = now }
 }

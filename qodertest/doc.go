@@ -214,8 +214,8 @@
 //
 // [WithClock] pins the fake's clock and [Server.Advance] moves it on:
 // leases lapse, claims age and schedules fire in the fake's time, so tests
-// need no sleeps. The clock stamps deployments, runs, dreams and work
-// items; the other resources stamp real time.
+// need no sleeps. The clock stamps every resource and event, so that a
+// pinned clock gives output that does not change from run to run.
 //
 // # Decisions where the docs are silent
 //

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"path"
-	"time"
 )
 
 // SeedFile stores an uploaded file named name with content, without a
@@ -12,7 +11,7 @@ import (
 // until [Server.MarkDownloadable].
 func (s *Server) SeedFile(name string, content []byte) string {
 	part := &formFile{size: int64(len(content)), sha256: sha256.Sum256(content), content: content, kept: true}
-	f := s.newFile(name, part, map[string]string{}, time.Now())
+	f := s.newFile(name, part, map[string]string{}, s.Now())
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stored += f.size
@@ -56,7 +55,7 @@ func (t *Turn) DeliverArtifact(name string, content []byte) string {
 		return ""
 	}
 	part := &formFile{size: int64(len(content)), sha256: sha256.Sum256(content), content: append([]byte(nil), content...), kept: true}
-	f := t.s.newFile(name, part, map[string]string{}, time.Now())
+	f := t.s.newFile(name, part, map[string]string{}, t.s.Now())
 	f.downloadable, f.scopeID = true, t.ss.id
 	t.s.mu.Lock()
 	defer t.s.mu.Unlock()

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"time"
 )
 
 // SessionState is a snapshot of a session, for assertions.
@@ -91,7 +90,7 @@ func (s *Server) EventTypes(sessionID string) []string {
 // SeedEnvironment creates a cloud environment named name, without a
 // request, and returns its id.
 func (s *Server) SeedEnvironment(name string) string {
-	now := time.Now()
+	now := s.Now()
 	desc := ""
 	env := &environment{id: newID("env_"), name: name, description: &desc, config: defaultConfig, metadata: map[string]string{}, createdAt: now, updatedAt: now}
 	s.mu.Lock()
@@ -121,7 +120,7 @@ func (s *Server) SeedCoordinator(name string, roster ...string) string {
 }
 
 func (s *Server) seedAgent(name string, multiagent json.RawMessage) string {
-	now := time.Now()
+	now := s.Now()
 	cfg := agentConfig{
 		name: name, model: json.RawMessage(`"ultimate"`),
 		tools:    []json.RawMessage{json.RawMessage(`{"type":"agent_toolset_20260401"}`)},

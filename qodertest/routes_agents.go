@@ -144,7 +144,7 @@ func (s *Server) createAgent(c *call) (int, any) {
 		return 0, e
 	}
 	f := newFields(obj, "")
-	now := time.Now()
+	now := s.Now()
 	cfg := agentConfig{metadata: map[string]string{}, multiagent: json.RawMessage("null"), version: 1, createdAt: now}
 	readAgentConfig(f, &cfg, false, hasBeta(c.r, betaBrowserUse))
 	if f.failed() {
@@ -235,7 +235,7 @@ func (s *Server) updateAgent(c *call) (int, any) {
 	if version != cur.version {
 		return 0, conflict("Version conflict")
 	}
-	now := time.Now()
+	now := s.Now()
 	next.version = cur.version + 1
 	next.createdAt = now
 	a.versions = append(a.versions, next)
@@ -252,7 +252,7 @@ func (s *Server) archiveAgent(c *call) (int, any) {
 		return 0, e
 	}
 	if a.archivedAt.IsZero() {
-		a.archivedAt = time.Now()
+		a.archivedAt = s.Now()
 		a.updatedAt = a.archivedAt
 	}
 	return http.StatusOK, a.wire(0)

@@ -73,7 +73,7 @@ func (s *Server) createEnvironment(c *call) (int, any) {
 	if f.failed() {
 		return 0, f.err
 	}
-	now := time.Now()
+	now := s.Now()
 	env := &environment{
 		id: newID("env_"), name: name, description: &desc, config: config,
 		metadata: plain(md), scope: scope, createdAt: now, updatedAt: now,
@@ -283,7 +283,7 @@ func (s *Server) updateEnvironment(c *call) (int, any) {
 	if f.has("scope") {
 		env.scope = scope
 	}
-	env.updatedAt = time.Now()
+	env.updatedAt = s.Now()
 	return http.StatusOK, env.wire()
 }
 
@@ -296,7 +296,7 @@ func (s *Server) archiveEnvironment(c *call) (int, any) {
 		return 0, e
 	}
 	if env.archivedAt.IsZero() {
-		env.archivedAt = time.Now()
+		env.archivedAt = s.Now()
 		env.updatedAt = env.archivedAt
 	}
 	return http.StatusOK, env.wire()

@@ -94,7 +94,7 @@ func (s *Server) createFile(c *call, form *uploadForm) (int, any) {
 			return 0, invalid("metadata", "Field 'metadata' must be a JSON object of strings.")
 		}
 	}
-	now := time.Now()
+	now := s.Now()
 	var expires time.Time
 	if raw, ok := form.fields["expires_in_seconds"]; ok {
 		n, err := strconv.Atoi(raw)
@@ -227,7 +227,7 @@ func (s *Server) fileContent(c *call) (int, any) {
 		return 0, &apiError{http.StatusForbidden, "permission_error",
 			fmt.Sprintf("File '%s' is not downloadable: only files delivered by an agent can be downloaded.", f.id), ""}
 	}
-	expires := time.Now().Add(downloadURLTTL).Truncate(time.Second)
+	expires := s.Now().Add(downloadURLTTL).Truncate(time.Second)
 	return http.StatusOK, map[string]string{
 		"url":        s.presign(c.r, "files/"+f.id, expires),
 		"expires_at": timestamp(expires),
@@ -286,7 +286,7 @@ func (s *Server) serveStorage(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "SignatureDoesNotMatch", http.StatusForbidden)
 		return
 	}
-	if time.Now().Unix() > unix {
+	if s.Now().Unix() > unix {
 		http.Error(w, "AccessDenied: Request has expired", http.StatusForbidden)
 		return
 	}

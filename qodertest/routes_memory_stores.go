@@ -138,7 +138,7 @@ func (s *Server) createMemoryStore(c *call) (int, any) {
 	if f.failed() {
 		return 0, f.err
 	}
-	now := time.Now()
+	now := s.Now()
 	m := &memoryStore{id: newID("memstore_"), name: name, description: desc, metadata: plain(md),
 		createdAt: now, updatedAt: now, memories: make(map[string]*memoryEntry)}
 	s.mu.Lock()
@@ -190,7 +190,7 @@ func (s *Server) updateMemoryStore(c *call) (int, any) {
 		m.description = desc
 	}
 	applyPatch(m.metadata, md)
-	m.updatedAt = time.Now()
+	m.updatedAt = s.Now()
 	return http.StatusOK, m.wire()
 }
 
@@ -221,7 +221,7 @@ func (s *Server) archiveMemoryStore(c *call) (int, any) {
 		return 0, e
 	}
 	if m.archivedAt.IsZero() {
-		m.archivedAt = time.Now()
+		m.archivedAt = s.Now()
 		m.updatedAt = m.archivedAt
 	}
 	return http.StatusOK, m.wire()
@@ -307,7 +307,7 @@ func (s *Server) createMemory(c *call) (int, any) {
 	if m.pathTaken(path) {
 		return 0, conflict("A memory already exists at path '%s'.", path)
 	}
-	now := time.Now()
+	now := s.Now()
 	entry := &memoryEntry{id: newID("mem_"), path: path, content: content, metadata: plain(md), createdAt: now, updatedAt: now}
 	s.register("memory", entry.id)
 	m.memories[entry.id] = entry
@@ -415,7 +415,7 @@ func (s *Server) updateMemory(c *call) (int, any) {
 	if f.has("metadata") {
 		entry.metadata = plain(md)
 	}
-	entry.updatedAt = time.Now()
+	entry.updatedAt = s.Now()
 	s.writeMemory(m, entry, "modified", entry.updatedAt)
 	return http.StatusOK, entry.wire(m.id, full)
 }
@@ -431,7 +431,7 @@ func (s *Server) deleteMemory(c *call) (int, any) {
 		return 0, preconditionFailed(entry.path)
 	}
 	delete(m.memories, entry.id)
-	s.writeMemory(m, entry, "deleted", time.Now())
+	s.writeMemory(m, entry, "deleted", s.Now())
 	return http.StatusOK, map[string]string{"id": entry.id, "type": "memory_deleted"}
 }
 
@@ -582,7 +582,7 @@ func (s *Server) redactMemoryVersion(c *call) (int, any) {
 		return 0, e
 	}
 	if v.redactedAt.IsZero() {
-		v.redactedAt, v.content = time.Now(), ""
+		v.redactedAt, v.content = s.Now(), ""
 	}
 	return http.StatusOK, v.wire(m.id, true)
 }

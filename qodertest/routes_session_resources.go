@@ -165,7 +165,7 @@ func (s *Server) resolveResources(params []resourceParam) ([]*sessionResource, *
 				return nil, e
 			}
 		}
-		now := time.Now()
+		now := s.Now()
 		r := &sessionResource{id: newID("sesr_"), typ: p.typ, ref: p.ref, body: p.body, token: p.token, createdAt: now, updatedAt: now}
 		r.seq = s.register("session_resource", r.id)
 		out = append(out, r)
@@ -224,7 +224,7 @@ func (s *Server) addSessionResource(c *call) (int, any) {
 		}
 	}
 	ss.resources = append(ss.resources, added...)
-	ss.updatedAt = time.Now()
+	ss.updatedAt = s.Now()
 	if legacy {
 		return http.StatusOK, ss.wire()
 	}
@@ -342,7 +342,7 @@ func (s *Server) updateSessionResource(c *call) (int, any) {
 		return 0, invalid("authorization_token", "Resource '%s' is a %s; only a github_repository's authorization_token can be updated.", r.id, r.typ)
 	}
 	r.token = token
-	r.updatedAt = time.Now()
+	r.updatedAt = s.Now()
 	return http.StatusOK, r.wire()
 }
 
@@ -357,7 +357,7 @@ func (s *Server) deleteSessionResource(c *call) (int, any) {
 		return 0, e
 	}
 	ss.resources = slices.DeleteFunc(ss.resources, func(x *sessionResource) bool { return x == r })
-	ss.updatedAt = time.Now()
+	ss.updatedAt = s.Now()
 	return http.StatusOK, map[string]string{"id": r.id, "type": "session_resource_deleted"}
 }
 

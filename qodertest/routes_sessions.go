@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"time"
 )
 
 // sessionAgentJSON is the agent snapshot inside a session, in the recorded
@@ -174,8 +173,8 @@ func (s *Server) usableEnvironment(envID string) (*environment, *apiError) {
 // environment envID, with its coordinator thread when cfg has a
 // multiagent roster; s.mu must be held.
 func (s *Server) addSession(a *agent, cfg *agentConfig, envID string) *session {
-	now := time.Now()
-	ss := newSession()
+	now := s.Now()
+	ss := newSession(s.Now)
 	ss.id = newID("sess_")
 	ss.agentID, ss.agentVersion = a.id, cfg.version
 	ss.tools = cfg.tools
@@ -370,7 +369,7 @@ func (s *Server) updateSession(c *call) (int, any) {
 		ss.agent, _ = json.Marshal(snap)
 		changed["agent"] = ss.agent
 	}
-	ss.updatedAt = time.Now()
+	ss.updatedAt = s.Now()
 	if len(changed) > 0 {
 		ss.appendEvent("session.updated", changed)
 	}
@@ -388,7 +387,7 @@ func (s *Server) archiveSession(c *call) (int, any) {
 		return 0, e
 	}
 	if ss.archivedAt.IsZero() {
-		ss.archivedAt = time.Now()
+		ss.archivedAt = s.Now()
 		ss.updatedAt = ss.archivedAt
 		s.emitWebhook("session.archived", ss.id)
 	}

@@ -258,7 +258,7 @@ func (s *Server) createSkill(c *call, form *uploadForm) (int, any) {
 	if e != nil {
 		return 0, e
 	}
-	now := time.Now()
+	now := s.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, sk := range s.skills {
@@ -364,7 +364,7 @@ func (s *Server) createSkillVersion(c *call, form *uploadForm) (int, any) {
 	if up.name != sk.name {
 		return 0, invalid("file", "SKILL.md names '%s', but this skill is '%s'.", up.name, sk.name)
 	}
-	now := time.Now()
+	now := s.Now()
 	v := s.newVersion(up, now)
 	sk.versions = append(sk.versions, v)
 	sk.updatedAt = now

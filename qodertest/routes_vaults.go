@@ -91,7 +91,7 @@ func (s *Server) createVault(c *call) (int, any) {
 	if f.failed() {
 		return 0, f.err
 	}
-	now := time.Now()
+	now := s.Now()
 	v := &vault{id: newID("vault_"), name: name, metadata: plain(md), createdAt: now, updatedAt: now, creds: map[string]*credential{}}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -182,7 +182,7 @@ func (s *Server) archiveVault(c *call) (int, any) {
 		return 0, e
 	}
 	if v.archivedAt.IsZero() {
-		v.archivedAt = time.Now()
+		v.archivedAt = s.Now()
 		v.updatedAt = v.archivedAt
 	}
 	return http.StatusOK, v.wire()
@@ -320,7 +320,7 @@ func (s *Server) createCredential(c *call) (int, any) {
 	if e != nil {
 		return 0, e
 	}
-	now := time.Now()
+	now := s.Now()
 	cr.id, cr.vaultID, cr.createdAt, cr.updatedAt = newID("vcred_"), v.id, now, now
 	cr.seq = s.register("vault_credential", cr.id)
 	v.creds[cr.id] = cr
@@ -384,7 +384,7 @@ func (s *Server) updateCredential(c *call) (int, any) {
 		cr.secrets[k] = v
 	}
 	applyPatch(cr.metadata, md)
-	cr.updatedAt = time.Now()
+	cr.updatedAt = s.Now()
 	return http.StatusOK, cr.wire()
 }
 
@@ -416,7 +416,7 @@ func (s *Server) archiveCredential(c *call) (int, any) {
 		return 0, e
 	}
 	if cr.archivedAt.IsZero() {
-		cr.archivedAt = time.Now()
+		cr.archivedAt = s.Now()
 		cr.updatedAt = cr.archivedAt
 	}
 	return http.StatusOK, cr.wire()
@@ -453,7 +453,7 @@ func (s *Server) validateCredential(c *call) (int, any) {
 	}
 	return http.StatusOK, map[string]any{
 		"type": "vault_credential_validation", "vault_id": v.id, "credential_id": cr.id, "status": "invalid",
-		"validated_at": timestamp(time.Now()), "has_refresh_token": hasRefresh,
+		"validated_at": timestamp(s.Now()), "has_refresh_token": hasRefresh,
 		"mcp_probe": map[string]any{"method": "initialize", "http_response": nil}, "refresh": refresh,
 	}
 }

@@ -18,6 +18,7 @@ const (
 
 // session is a stored session with its event log.
 type session struct {
+	now           func() time.Time // the server's clock (Server.Now)
 	id            string
 	seq           int64
 	agentID       string
@@ -80,8 +81,9 @@ type item struct {
 	at     time.Time
 }
 
-func newSession() *session {
+func newSession(now func() time.Time) *session {
 	return &session{
+		now:     now,
 		byID:    map[string]int{},
 		started: map[string]int{},
 		wake:    make(chan struct{}),
@@ -104,7 +106,7 @@ func (ss *session) appendEvent(typ string, fields map[string]any) json.RawMessag
 // appendEventIn adds a buffered event with the given id that belongs to
 // thread ("" for the session's own events).
 func (ss *session) appendEventIn(thread, id, typ string, fields map[string]any) json.RawMessage {
-	now := time.Now()
+	now := ss.now()
 	data := eventJSON(id, typ, fields, now)
 	ss.byID[id] = len(ss.items)
 	ss.items = append(ss.items, item{kind: kindEvent, id: id, thread: thread, typ: typ, data: data, at: now})
@@ -120,7 +122,7 @@ func (ss *session) appendEventIn(thread, id, typ string, fields map[string]any) 
 func (ss *session) appendStart(thread, id, typ string) {
 	data, _ := json.Marshal(map[string]any{"type": "event_start", "event": map[string]string{"id": id, "type": typ}})
 	ss.started[id] = len(ss.items)
-	ss.items = append(ss.items, item{kind: kindStart, id: id, thread: thread, typ: typ, data: data, at: time.Now()})
+	ss.items = append(ss.items, item{kind: kindStart, id: id, thread: thread, typ: typ, data: data, at: ss.now()})
 	ss.notify()
 }
 
@@ -136,7 +138,7 @@ func (ss *session) appendDelta(thread, id, typ, text string) {
 		},
 	})
 	ss.started[id] = len(ss.items)
-	ss.items = append(ss.items, item{kind: kindDelta, id: id, thread: thread, typ: typ, data: data, at: time.Now()})
+	ss.items = append(ss.items, item{kind: kindDelta, id: id, thread: thread, typ: typ, data: data, at: ss.now()})
 	ss.notify()
 }
 
@@ -163,7 +165,7 @@ func eventJSON(id, typ string, fields map[string]any, at time.Time) json.RawMess
 
 // setStatus moves the session to status, keeping active time.
 func (ss *session) setStatus(status string) {
-	now := time.Now()
+	now := ss.now()
 	ss.work.change(ss.status, status, now)
 	ss.status = status
 	ss.updatedAt = now
@@ -234,7 +236,7 @@ type sessionUsage struct {
 }
 
 func (ss *session) wire() sessionJSON {
-	now := time.Now()
+	now := ss.now()
 	vaults := ss.vaultIDs
 	if vaults == nil {
 		vaults = []string{}

@@ -54,7 +54,7 @@ type threadStats struct {
 // children did not use; every thread of a terminated session is
 // terminated.
 func (ss *session) threadWire(th *thread) threadJSON {
-	now := time.Now()
+	now := ss.now()
 	j := threadJSON{
 		ID: th.id, Type: "session_thread", SessionID: ss.id, Agent: th.agent,
 		ArchivedAt: nullTime(th.archivedAt), CreatedAt: timestamp(th.createdAt), UpdatedAt: timestamp(th.updatedAt),
@@ -177,7 +177,7 @@ func (s *Server) rosterAgent(ss *session, name string) (string, json.RawMessage,
 // setThreadStatus moves thread th to status and emits typ
 // (session.thread_status_*) with fields; s.mu must be held.
 func (ss *session) setThreadStatus(th *thread, status, typ string, fields map[string]any) {
-	now := time.Now()
+	now := ss.now()
 	th.work.change(th.status, status, now)
 	th.status, th.updatedAt = status, now
 	if fields == nil {
@@ -270,7 +270,7 @@ func (t *Turn) startThread(agent, task string) *Turn {
 		return nil
 	}
 	t.prepare()
-	now := time.Now()
+	now := t.s.Now()
 	th := &thread{id: newID("sthr_"), parent: coord.id, agentName: name, agent: snap, status: statusRunning, createdAt: now, updatedAt: now}
 	th.work.since = now
 	th.seq = s.register("session_thread", th.id)
@@ -332,7 +332,7 @@ func (ss *session) archiveThread(th *thread) *apiError {
 	if !th.archivedAt.IsZero() {
 		return nil
 	}
-	now := time.Now()
+	now := ss.now()
 	if c := th.turn; c != nil {
 		c.closeSpan()
 		c.terminated = true
