@@ -235,19 +235,18 @@ func (w *Worker) process(base context.Context, work *Work) {
 	cause := context.Cause(ctx)
 	cancel(nil)
 	<-hbDone
-	switch {
-	case errors.Is(cause, ErrWorkLeaseLost):
-		log.WarnContext(base, "qoder: worker lost the item's lease; not stopping it")
-		return
-	case errors.Is(cause, errWorkStoppedByServer):
-		log.InfoContext(base, "qoder: worker finished item the server had stopped")
-		return
-	}
 	attrs := []any{}
 	if herr != nil {
 		attrs = append(attrs, slog.String("error", herr.Error()))
 	}
-	if cause != nil && !errors.Is(cause, context.Canceled) {
+	switch {
+	case errors.Is(cause, ErrWorkLeaseLost):
+		log.WarnContext(base, "qoder: worker lost the item's lease; not stopping it", attrs...)
+		return
+	case errors.Is(cause, errWorkStoppedByServer):
+		log.InfoContext(base, "qoder: worker finished item the server had stopped", attrs...)
+		return
+	case cause != nil && !errors.Is(cause, context.Canceled):
 		attrs = append(attrs, slog.String("cause", cause.Error()))
 	}
 	stopCtx, cancelStop := context.WithTimeout(api, workerStopTimeout)

@@ -226,6 +226,7 @@ func TestWorkerFake_serverStopsTheItem(t *testing.T) {
 			require.NoError(t, stop())
 			log := e.log.String()
 			assert.Contains(t, log, tc.wantLog)
+			assert.Contains(t, log, `error="context canceled"`, "the handler's error is logged")
 			assert.NotContains(t, log, "lost the item's lease")
 			assert.NotContains(t, log, "could not stop")
 		})
